@@ -1,0 +1,1 @@
+"""Asterisk Manager Interface: sans-IO framing (`protocol`) and an asyncio client (`client`)."""

@@ -1,0 +1,406 @@
+"""Sans-IO framing of the Asterisk Manager Interface (AMI).
+
+Theory of operation
+-------------------
+Bytes go in with :meth:`AmiParser.receive_data`, in any chunking (one byte at a
+time included); frames come out of :meth:`AmiParser.next_frame` until it returns
+:data:`NEED_DATA`.  No sockets, no clock, no logging: the caller owns all I/O.
+
+An AMI stream is an optional one-line banner (``Asterisk Call Manager/x.y``)
+followed by frames: ``Key: Value`` lines ending in CRLF (bare LF is accepted
+too), each frame closed by an empty line.  A frame is an *event* (it has an
+``Event`` key), a *response* (``Response``) or anything else Asterisk may say.
+
+Guarantees:
+
+* A frame is decoded only once it is complete, so a multi-byte UTF-8 character
+  split across two reads is never lost; bytes that are not UTF-8 are replaced
+  by U+FFFD, never dropped.
+* Keys are case-insensitive (stored lower-case); a key that repeats keeps
+  every value (:meth:`Message.get_all`).
+* A frame longer than ``max_frame_bytes`` yields one :class:`FrameError`, and
+  parsing resumes at the next frame boundary; so does a frame that holds no
+  ``Key: Value`` line at all (garbage between frames).
+* Events nobody wants are dropped before they are decoded (:class:`EventFilter`),
+  because most of a PBX's stream (``VarSet``, ``Newexten``, device states) is
+  noise to a consumer that only follows calls.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Final
+
+__all__ = [
+    "NEED_DATA",
+    "AmiParser",
+    "Banner",
+    "EventFilter",
+    "FrameError",
+    "Message",
+    "NeedData",
+    "ParserStats",
+]
+
+BANNER_PREFIX: Final = b"Asterisk Call Manager"
+DEFAULT_MAX_FRAME_BYTES: Final = 64 * 1024
+
+# A frame ends at an empty line: a LF, then an optional CR, then a LF.
+_FRAME_END: Final = re.compile(rb"\n\r?\n")
+_EVENT_PREFIX: Final = b"Event: "
+
+
+class NeedData:
+    """Sentinel type: feed more bytes before asking for the next frame."""
+
+    _instance: NeedData | None = None
+
+    def __new__(cls) -> NeedData:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "NEED_DATA"
+
+
+NEED_DATA: Final = NeedData()
+
+
+@dataclass(frozen=True, slots=True)
+class Banner:
+    """The greeting line a manager connection starts with."""
+
+    text: str
+
+    @property
+    def version(self) -> str:
+        return self.text.rpartition("/")[2].strip()
+
+
+class Message:
+    """One AMI frame: an event, a response, or another keyed frame.
+
+    Keys are matched case-insensitively; :meth:`get` returns the first value of
+    a key and :meth:`get_all` every value in order (the ``Variable`` lines of a
+    ``Newchannel`` with ``ChanVariable`` set, the ``Output`` lines of a command
+    response).  Lines without a colon are kept in :attr:`free_lines`.
+
+    A frame is split into fields only when asked for something unusual: the
+    common lookup of a key spelled as Asterisk spells it is a substring search
+    in the frame's text, several times cheaper than parsing every line of a
+    frame of which a consumer reads four or five keys.
+    """
+
+    __slots__ = ("_fields", "_folded", "_text")
+
+    def __init__(self, text: str) -> None:
+        # A leading newline lets the first line be found like every other.
+        self._text = text if text.startswith("\n") else "\n" + text
+        self._fields: _Fields | None = None
+        self._folded: dict[str, str] | None = None
+
+    @classmethod
+    def from_pairs(cls, pairs: Iterable[tuple[str, str]]) -> Message:
+        """Build a frame from keys and values (tests, scripted servers)."""
+        return cls("".join(f"{key}: {value}\r\n" for key, value in pairs))
+
+    def __repr__(self) -> str:
+        return f"Message({self.items()!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Message):
+            return NotImplemented
+        return self._parsed() == other._parsed()
+
+    __hash__ = None  # type: ignore[assignment]  # equal by content, not hashable
+
+    @property
+    def event(self) -> str | None:
+        return self.get("Event")
+
+    @property
+    def response(self) -> str | None:
+        return self.get("Response")
+
+    @property
+    def free_lines(self) -> tuple[str, ...]:
+        return self._parsed().free_lines
+
+    def items(self) -> list[tuple[str, str]]:
+        """Every key with its first value, keys as the PBX spelled them."""
+        return list(self._parsed().first.items())
+
+    def encode(self) -> bytes:
+        """The frame as it goes on the wire, CRLF line ends and closing blank line."""
+        lines = self._text[1:].replace("\r\n", "\n").rstrip("\n").split("\n")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        text = self._text
+        start = text.find("\n" + key + ": ")
+        if start < 0:
+            return self._get_folded(key, default)
+        start += len(key) + 3
+        end = text.find("\n", start)
+        value = text[start:] if end < 0 else text[start:end]
+        return value[:-1] if value.endswith("\r") else value
+
+    def get_all(self, key: str) -> tuple[str, ...]:
+        return tuple(self._parsed().all.get(key.lower(), ()))
+
+    def _get_folded(self, key: str, default: str | None) -> str | None:
+        folded = self._folded
+        if folded is None:
+            folded = self._folded = {k.lower(): v for k, v in self._parsed().first.items()}
+        return folded.get(key.lower(), default)
+
+    def _parsed(self) -> _Fields:
+        if self._fields is None:
+            self._fields = _Fields.parse(self._text)
+        return self._fields
+
+
+@dataclass(frozen=True, slots=True)
+class _Fields:
+    first: dict[str, str]  # key as spelled on first sight -> first value
+    all: dict[str, list[str]]  # lower-case key -> every value, in order
+    free_lines: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, text: str) -> _Fields:
+        first: dict[str, str] = {}
+        every: dict[str, list[str]] = {}
+        free: list[str] = []
+        for raw_line in text.split("\n"):
+            line = raw_line[:-1] if raw_line.endswith("\r") else raw_line
+            key, colon, value = line.partition(":")
+            if not colon:
+                if line.strip():
+                    free.append(line)
+                continue
+            key = key.strip()
+            value = value[1:] if value.startswith(" ") else value
+            values = every.setdefault(key.lower(), [])
+            if not values:
+                first[key] = value
+            values.append(value)
+        return cls(first, every, tuple(free))
+
+
+@dataclass(frozen=True, slots=True)
+class FrameError:
+    """A frame that could not be accepted; the stream goes on after it."""
+
+    reason: str
+    size: int
+    preview: bytes = b""
+
+    def describe(self) -> str:
+        return f"{self.reason} ({self.size} bytes, starting {self.preview[:60]!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    """Which events a consumer wants, decided on raw bytes before decoding.
+
+    ``wanted`` names event types kept whole.  ``conditional`` names event types
+    kept only when the raw frame contains one of the given byte strings (for
+    example ``Newexten`` only when it runs ``VoiceMail``).  Frames that are not
+    events, or whose first line is not ``Event: ...``, are always decoded.
+    """
+
+    wanted: frozenset[str]
+    conditional: Mapping[str, tuple[bytes, ...]] = field(default_factory=dict)
+
+    def accepts(self, event_name: str, frame: bytes) -> bool:
+        if event_name in self.wanted:
+            return True
+        needles = self.conditional.get(event_name)
+        return needles is not None and any(needle in frame for needle in needles)
+
+    def event_names(self) -> frozenset[str]:
+        """Every event type that may pass: what to ask Asterisk to send."""
+        return self.wanted | frozenset(self.conditional)
+
+    def head_pattern(self) -> re.Pattern[bytes]:
+        """Matches the first line of a frame that may pass."""
+        names = b"|".join(re.escape(name.encode()) for name in sorted(self.event_names()))
+        return re.compile(rb"Event: (?:" + names + rb")\r?\n")
+
+    def next_candidate_pattern(self) -> re.Pattern[bytes]:
+        """Finds the next frame boundary not followed by a complete unwanted head.
+
+        A head line cut off by the end of the buffer is a candidate: it is
+        looked at again once its line is complete.
+        """
+        names = b"|".join(re.escape(name.encode()) for name in sorted(self.event_names()))
+        return re.compile(rb"\n\r?\n(?=Event: (?:" + names + rb")\r?\n|(?!Event: [^\n]*\n))")
+
+
+@dataclass(slots=True)
+class ParserStats:
+    frames: int = 0
+    filtered: int = 0
+    errors: int = 0
+    bytes: int = 0
+
+
+Frame = Banner | Message | FrameError
+
+
+class AmiParser:
+    """Turns AMI bytes into frames.  See the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+        event_filter: EventFilter | None = None,
+        expect_banner: bool = True,
+    ) -> None:
+        if max_frame_bytes < 16:
+            raise ValueError(f"max_frame_bytes must be at least 16, got {max_frame_bytes}")
+        self._max = max_frame_bytes
+        self._filter = event_filter
+        self._wanted_head = event_filter.head_pattern() if event_filter else None
+        self._next_candidate = event_filter.next_candidate_pattern() if event_filter else None
+        self._buffer = b""
+        self._pos = 0  # start of the unconsumed part of the buffer
+        self._scan_from = 0  # where the search for the next frame end resumes
+        self._skipping = False  # inside an oversized frame, discarding to its end
+        self._banner_possible = expect_banner
+        self.stats = ParserStats()
+
+    def receive_data(self, data: bytes) -> None:
+        if self._pos:
+            self._buffer = self._buffer[self._pos :]
+            self._scan_from = max(0, self._scan_from - self._pos)
+            self._pos = 0
+        self._buffer += data
+        self.stats.bytes += len(data)
+
+    def next_frame(self) -> Frame | NeedData:
+        while True:
+            if self._banner_possible:
+                banner = self._take_banner()
+                if banner is not None:
+                    return banner
+                if self._banner_possible:
+                    return NEED_DATA
+            pos = self._pos
+            if self._wanted_head is not None and self._buffer.startswith(_EVENT_PREFIX, pos):
+                if self._buffer.find(b"\n", pos) < 0:
+                    return self._await_more()  # cannot judge a head line cut short
+                if not self._wanted_head.match(self._buffer, pos):
+                    if not self._skip_unwanted():
+                        return self._await_more()
+                    continue
+            match = _FRAME_END.search(self._buffer, max(pos, self._scan_from))
+            if match is None:
+                return self._await_more()
+            frame = self._buffer[pos : match.start() + 1]
+            self._pos = self._scan_from = match.end()
+            if self._skipping:
+                self._skipping = False
+                continue
+            result = self._decode(frame)
+            if result is not None:
+                return result
+
+    def feed(self, data: bytes) -> list[Frame]:
+        """Receive ``data`` and return every frame it completes."""
+        self.receive_data(data)
+        frames: list[Frame] = []
+        while not isinstance(frame := self.next_frame(), NeedData):
+            frames.append(frame)
+        return frames
+
+    def close(self) -> FrameError | None:
+        """End of stream: report a frame cut off by the connection's end."""
+        leftover = self._buffer[self._pos :].strip()
+        self._buffer = b""
+        self._pos = self._scan_from = 0
+        skipping, self._skipping = self._skipping, False
+        if not leftover or skipping:
+            return None
+        self.stats.errors += 1
+        return FrameError("truncated frame at end of stream", len(leftover), leftover[:80])
+
+    # -- internals ---------------------------------------------------------
+
+    def _take_banner(self) -> Banner | None:
+        """Consume the banner line if the stream starts with one."""
+        buffer = self._buffer[self._pos :]
+        head = buffer[: len(BANNER_PREFIX)]
+        if not BANNER_PREFIX.startswith(head):
+            self._banner_possible = False
+            return None
+        if len(head) < len(BANNER_PREFIX):
+            return None  # too short to tell yet
+        end = buffer.find(b"\n")
+        if end < 0:
+            if len(buffer) > self._max:
+                self._banner_possible = False  # not a banner after all
+            return None
+        self._banner_possible = False
+        self._pos += end + 1
+        self._scan_from = self._pos
+        return Banner(buffer[:end].rstrip(b"\r").decode("utf-8", errors="replace"))
+
+    def _skip_unwanted(self) -> bool:
+        """Jump past unwanted events at C speed; False when more data is needed."""
+        assert self._next_candidate is not None
+        buffer, pos = self._buffer, self._pos
+        match = self._next_candidate.search(buffer, max(pos, self._scan_from))
+        if match is not None:
+            end = match.end()
+        else:
+            # No candidate yet: drop the complete unwanted frames, keep the tail.
+            last = max(buffer.rfind(b"\n\r\n", pos), buffer.rfind(b"\n\n", pos))
+            if last < 0:
+                return False
+            end = last + (3 if buffer[last + 1 : last + 2] == b"\r" else 2)
+        self.stats.filtered += len(_FRAME_END.findall(buffer, pos, end))
+        self._pos = self._scan_from = end
+        return match is not None
+
+    def _await_more(self) -> NeedData | FrameError:
+        pending = len(self._buffer) - self._pos
+        # The end marker is at most three bytes long and may straddle reads.
+        self._scan_from = max(self._pos, len(self._buffer) - 2)
+        if self._skipping or pending <= self._max:
+            if self._skipping:
+                self._drop_all_but_tail()
+            return NEED_DATA
+        self._skipping = True
+        self.stats.errors += 1
+        preview = self._buffer[self._pos : self._pos + 80]
+        self._drop_all_but_tail()
+        return FrameError(f"frame exceeds {self._max} bytes; skipped", pending, preview)
+
+    def _drop_all_but_tail(self) -> None:
+        """Forget an oversized frame's bytes, keeping what may start its end marker."""
+        self._buffer = self._buffer[-2:]
+        self._pos = self._scan_from = 0
+
+    def _decode(self, frame: bytes) -> Message | FrameError | None:
+        if len(frame) > self._max:
+            self.stats.errors += 1
+            return FrameError(f"frame exceeds {self._max} bytes; skipped", len(frame), frame[:80])
+        if self._filter is not None and frame.startswith(_EVENT_PREFIX):
+            line_end = frame.find(b"\n")
+            name = frame[len(_EVENT_PREFIX) : line_end].rstrip(b"\r").decode("ascii", "replace")
+            if not self._filter.accepts(name, frame):
+                self.stats.filtered += 1
+                return None
+        if b":" not in frame:
+            stripped = frame.strip()
+            if not stripped:
+                return None  # stray blank lines between frames
+            self.stats.errors += 1
+            return FrameError("no 'Key: Value' line in frame", len(frame), stripped[:80])
+        self.stats.frames += 1
+        return Message(frame.decode("utf-8", errors="replace"))
