@@ -1,0 +1,1 @@
+"""The work behind each CLI sub-command, kept apart from argument parsing."""
