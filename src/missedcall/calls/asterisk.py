@@ -55,6 +55,7 @@ with what was seen.  A call that never ends expires after ``max_call_age``.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -87,6 +88,8 @@ WANTED_EVENTS: Final = EventFilter(
             "BlindTransfer",
             "AttendedTransfer",
             "Rename",
+            "BridgeEnter",
+            "BridgeLeave",
         }
     ),
     # Of the dialplan steps, only voicemail matters; the rest is the bulk of a stream.
@@ -233,7 +236,7 @@ class AsteriskCorrelator:
         self._now = 0.0
         self._next_expiry_check = 0.0
         self._done: list[CallRecord] = []
-        self._handlers = {
+        self._handlers: dict[str, Callable[[Message], object]] = {
             "Newchannel": self._on_newchannel,
             "NewCallerid": self._on_newcallerid,
             "Newstate": self._on_newstate,
@@ -246,6 +249,9 @@ class AsteriskCorrelator:
             "AttendedTransfer": self._on_attended_transfer,
             "Newexten": self._on_newexten,
             "Rename": self._on_rename,
+            # A bridge is where Asterisk re-links a channel into an older call.
+            "BridgeEnter": self._channel,
+            "BridgeLeave": self._channel,
         }
 
     @property
@@ -276,6 +282,8 @@ class AsteriskCorrelator:
         for call in list(self._calls.values()):
             call.incomplete = True
             self._end_call(call, call.last_at)
+        self._channels.clear()
+        self._by_name.clear()
         done, self._done = self._done, []
         return done
 
