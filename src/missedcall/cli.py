@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 from missedcall import __version__
 from missedcall.commands import calls as calls_command
+from missedcall.config import check_config_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,8 +33,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _check_config(args: argparse.Namespace) -> int:
-    from missedcall.config import check_config_command
-
     return check_config_command(args.file)
 
 

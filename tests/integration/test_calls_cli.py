@@ -18,7 +18,9 @@ import pytest
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "asterisk"
 CONFIG = FIXTURES / "config.toml"
 TRACES = sorted(FIXTURES.glob("*.ami"))
-EXPECTED = [json.loads(line) for line in (FIXTURES / "expected-calls.jsonl").read_text().splitlines()]
+EXPECTED = [
+    json.loads(line) for line in (FIXTURES / "expected-calls.jsonl").read_text().splitlines()
+]
 TIME_TOLERANCE = 0.05
 RING_TOLERANCE = 0.1
 
@@ -36,30 +38,39 @@ def run_calls(*args: str) -> subprocess.CompletedProcess[str]:
 def differences(expected: object, got: object, path: str = "") -> list[str]:
     """Where ``got`` departs from ``expected``; keys ``got`` adds are welcome."""
     if isinstance(expected, dict):
-        if not isinstance(got, dict):
-            return [f"{path}: expected an object, got {got!r}"]
-        return [
-            problem
-            for key, value in expected.items()
-            if key != "scenario"
-            for problem in (
-                differences(value, got[key], f"{path}.{key}")
-                if key in got
-                else [f"{path}.{key}: missing"]
-            )
-        ]
+        return _object_differences(expected, got, path)
     if isinstance(expected, list):
         if not isinstance(got, list) or len(got) != len(expected):
             return [f"{path}: expected {expected!r}, got {got!r}"]
-        return [p for i, (e, g) in enumerate(zip(expected, got, strict=True)) for p in differences(e, g, f"{path}[{i}]")]
+        pairs = zip(expected, got, strict=True)
+        return [p for i, (e, g) in enumerate(pairs) for p in differences(e, g, f"{path}[{i}]")]
     if isinstance(expected, str) and path.endswith(("_at", ".at")):
-        if not isinstance(got, str):
-            return [f"{path}: expected {expected}, got {got!r}"]
-        gap = abs(datetime.fromisoformat(expected).timestamp() - datetime.fromisoformat(got).timestamp())
-        return [] if gap <= TIME_TOLERANCE else [f"{path}: expected {expected}, got {got}"]
-    if isinstance(expected, float) and not isinstance(got, bool) and isinstance(got, int | float):
-        return [] if abs(expected - got) <= RING_TOLERANCE else [f"{path}: expected {expected}, got {got}"]
-    return [] if expected == got else [f"{path}: expected {expected!r}, got {got!r}"]
+        same = isinstance(got, str) and _seconds_apart(expected, got) <= TIME_TOLERANCE
+    elif isinstance(expected, float):
+        same = isinstance(got, int | float) and abs(expected - got) <= RING_TOLERANCE
+    else:
+        same = expected == got
+    return [] if same else [f"{path}: expected {expected!r}, got {got!r}"]
+
+
+def _object_differences(expected: dict[str, object], got: object, path: str) -> list[str]:
+    if not isinstance(got, dict):
+        return [f"{path}: expected an object, got {got!r}"]
+    problems = []
+    for key, value in expected.items():
+        if key == "scenario":
+            continue  # a label of the expectations file, not a record field
+        if key not in got:
+            problems.append(f"{path}.{key}: missing")
+        else:
+            problems.extend(differences(value, got[key], f"{path}.{key}"))
+    return problems
+
+
+def _seconds_apart(first: str, second: str) -> float:
+    return abs(
+        datetime.fromisoformat(first).timestamp() - datetime.fromisoformat(second).timestamp()
+    )
 
 
 def expected_for(trace: Path) -> list[dict[str, object]]:
@@ -93,12 +104,27 @@ def test_records_use_exactly_the_spec_field_names() -> None:
     result = run_calls("--config", str(CONFIG), str(TRACES[0]))
     record = json.loads(result.stdout.splitlines()[0])
     assert {
-        "call_id", "started_at", "ended_at", "caller", "dialed", "direction", "participants",
-        "answered_by", "pickup", "forwards", "voicemail", "busy",
+        "call_id",
+        "started_at",
+        "ended_at",
+        "caller",
+        "dialed",
+        "direction",
+        "participants",
+        "answered_by",
+        "pickup",
+        "forwards",
+        "voicemail",
+        "busy",
     } <= set(record)
     assert set(record["caller"]) >= {"number", "name", "presentation"}
     assert set(record["participants"][0]) == {
-        "line", "first_alert_at", "last_alert_at", "ring_seconds", "answered", "answered_at",
+        "line",
+        "first_alert_at",
+        "last_alert_at",
+        "ring_seconds",
+        "answered",
+        "answered_at",
     }
 
 

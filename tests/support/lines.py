@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from missedcall.calls.lines import is_short_extension
 
 DID_PREFIXES = ("+4930555", "4930555")
 
 
 class LabLines:
-    lines = frozenset({"201", "202", "203", "204", "205"})
-    devices = {"Local/01701234567@mobile": "201", "PJSIP/01701234567@trunk": "201"}
+    lines: ClassVar = frozenset({"201", "202", "203", "204", "205"})
+    devices: ClassVar = {"Local/01701234567@mobile": "201", "PJSIP/01701234567@trunk": "201"}
 
     def device_line(self, device: str) -> str | None:
         return self.devices.get(device)

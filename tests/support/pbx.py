@@ -120,14 +120,20 @@ class Pbx:
             chan.context, chan.exten = context, exten
             self.emit("Newchannel", chan.snapshot())
         two.caller_num, two.caller_name = call.caller_num, call.caller_name
-        self.emit("NewCallerid", two.snapshot(), **{"CID-CallingPres": "0 (Presentation Allowed, Not Screened)"})
+        self.emit(
+            "NewCallerid",
+            two.snapshot(),
+            **{"CID-CallingPres": "0 (Presentation Allowed, Not Screened)"},
+        )
         self.emit("LocalBridge", [("LocalOneChannel", one.name), ("LocalTwoChannel", two.name)])
         return one, two
 
     def callerid(self, chan: Chan, number: str, name: str = "", presentation: int = 0) -> None:
         chan.caller_num, chan.caller_name = number, name or number
         label = "Presentation Allowed" if presentation < 32 else "Presentation Prohibited"
-        self.emit("NewCallerid", chan.snapshot(), **{"CID-CallingPres": f"{presentation} ({label})"})
+        self.emit(
+            "NewCallerid", chan.snapshot(), **{"CID-CallingPres": f"{presentation} ({label})"}
+        )
 
     def state(self, chan: Chan, state: str) -> None:
         chan.state = state
@@ -135,14 +141,16 @@ class Pbx:
 
     def goto(self, chan: Chan, exten: str, application: str = "Dial", data: str = "") -> None:
         chan.exten = exten
-        self.emit("Newexten", chan.snapshot(), Extension=exten, Application=application, AppData=data)
+        self.emit(
+            "Newexten", chan.snapshot(), Extension=exten, Application=application, AppData=data
+        )
 
     # -- dialling ----------------------------------------------------------
 
     def dial(self, source: Chan, device: str, *, dialstring: str | None = None) -> Chan:
         """``source`` dials ``device`` (``PJSIP/201``): a new channel and a DialBegin."""
         dest = self.channel(device, call=source, exten=source.exten, context=source.context)
-        tech, _, resource = device.partition("/")
+        resource = device.partition("/")[2]
         self.emit(
             "DialBegin", source.snapshot(), dest.snapshot("Dest"), DialString=dialstring or resource
         )
@@ -186,10 +194,12 @@ class Pbx:
             Extension=exten,
         )
 
-    def attended_transfer(
-        self, original: Chan, second: Chan, target: Chan | None = None
-    ) -> None:
-        parts = [[("Result", "Success")], original.snapshot("OrigTransferer"), second.snapshot("SecondTransferer")]
+    def attended_transfer(self, original: Chan, second: Chan, target: Chan | None = None) -> None:
+        parts = [
+            [("Result", "Success")],
+            original.snapshot("OrigTransferer"),
+            second.snapshot("SecondTransferer"),
+        ]
         if target is not None:
             parts.append(target.snapshot("TransferTarget"))
         self.emit("AttendedTransfer", *parts, DestType="Bridge")
@@ -201,5 +211,7 @@ class Pbx:
 
     def inbound(self, did: str, caller: str, name: str = "") -> Chan:
         """A call from the trunk to ``did``."""
-        chan = self.channel("PJSIP/trunk", caller=caller, name=name or caller, exten=did, context="from-pstn")
+        chan = self.channel(
+            "PJSIP/trunk", caller=caller, name=name or caller, exten=did, context="from-pstn"
+        )
         return chan

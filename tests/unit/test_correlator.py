@@ -98,7 +98,9 @@ def test_a_hop_named_after_a_line_that_forwards_elsewhere_is_not_that_line_ringi
 
     record = only(correlate(pbx))
     assert lines_of(record) == ["202"]
-    assert [(f.from_line, f.to_line, f.kind) for f in record.forwards] == [("201", "202", "forward")]
+    assert [(f.from_line, f.to_line, f.kind) for f in record.forwards] == [
+        ("201", "202", "forward")
+    ]
 
 
 def test_unconditional_forward_from_a_macro_is_seen_from_the_dialled_line() -> None:
@@ -332,7 +334,9 @@ def test_blonde_transfer_moves_the_still_ringing_target_into_the_original_call()
     bernd_part = original.participant("202")
     assert bernd_part is not None and not bernd_part.answered
     assert bernd_part.ring_seconds == pytest.approx(18)
-    assert ("201", "202", "transfer") in [(f.from_line, f.to_line, f.kind) for f in original.forwards]
+    assert ("201", "202", "transfer") in [
+        (f.from_line, f.to_line, f.kind) for f in original.forwards
+    ]
 
 
 def test_redirect_answer_of_a_dial_is_a_forward() -> None:
@@ -421,7 +425,11 @@ def test_events_without_timestamp_use_the_time_the_source_read_them() -> None:
     correlator = AsteriskCorrelator(LabLines())
     received = [1000.0, 1000.0, 1000.1, 1000.2, 1000.2, 1007.0, 1007.0]
     assert len(received) == len(pbx.messages)
-    records = [r for m, t in zip(pbx.messages, received, strict=True) for r in correlator.feed(Received(m, t))]
+    records = [
+        r
+        for m, t in zip(pbx.messages, received, strict=True)
+        for r in correlator.feed(Received(m, t))
+    ]
     record = only(records)
     assert record.started_at == 1000.0
     assert record.participants[0].ring_seconds == pytest.approx(6.8)
@@ -468,7 +476,9 @@ def test_channels_first_seen_at_resync_make_an_incomplete_call() -> None:
     trunk = pbx.inbound("+4930555201", "+49891234567")
     pbx.messages.clear()
     correlator = AsteriskCorrelator(LabLines())
-    assert correlator.feed(Resync(pbx.now, (Pbx().emit("CoreShowChannel", trunk.snapshot()),))) == []
+    assert (
+        correlator.feed(Resync(pbx.now, (Pbx().emit("CoreShowChannel", trunk.snapshot()),))) == []
+    )
     pbx.hangup(trunk)
     record = only([r for m in pbx.messages for r in correlator.feed(m)])
     assert record.incomplete

@@ -30,8 +30,8 @@ TRACE_MESSAGES = trace_messages()
 @st.composite
 def scripted_call(draw: st.DrawFn, pbx: Pbx) -> None:
     """A random call: some legs (direct or through a Local hop) ring, maybe one answers."""
-    trunk = pbx.inbound(f"+4930555{draw(st.sampled_from(LINES + ['600']))}", "+49891234567")
-    trunk.exten = draw(st.sampled_from(LINES + ["600", "s"]))
+    trunk = pbx.inbound(f"+4930555{draw(st.sampled_from([*LINES, '600']))}", "+49891234567")
+    trunk.exten = draw(st.sampled_from([*LINES, "600", "s"]))
     legs: list[tuple[Chan, Chan]] = []
     for line in draw(st.lists(st.sampled_from(LINES), min_size=1, max_size=4)):
         if draw(st.booleans()):
@@ -136,9 +136,23 @@ def test_garbage_bytes_through_parser_and_correlator_never_crash(blob: bytes, ch
             st.sampled_from(sorted(WANTED_EVENTS.wanted)),
             st.dictionaries(
                 st.sampled_from(
-                    ["Uniqueid", "Linkedid", "Channel", "DestUniqueid", "DestLinkedid", "DestChannel",
-                     "ChannelStateDesc", "DialStatus", "Timestamp", "CallerIDNum", "Exten",
-                     "TargetUniqueid", "CID-CallingPres", "Result", "Forward"]
+                    [
+                        "Uniqueid",
+                        "Linkedid",
+                        "Channel",
+                        "DestUniqueid",
+                        "DestLinkedid",
+                        "DestChannel",
+                        "ChannelStateDesc",
+                        "DialStatus",
+                        "Timestamp",
+                        "CallerIDNum",
+                        "Exten",
+                        "TargetUniqueid",
+                        "CID-CallingPres",
+                        "Result",
+                        "Forward",
+                    ]
                 ),
                 st.text(max_size=12),
             ),

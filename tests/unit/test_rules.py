@@ -54,7 +54,9 @@ MAILED: dict[str, dict[str, dict[bool, list[str]]]] = {
         "first": {False: ["anna"], True: ["anna"]},
         "last": {False: ["bernd"], True: ["bernd"]},  # 202 was the last one rung again
     },
-    "cf-unconditional-missed": {p: {False: ["bernd"], True: ["bernd"]} for p in ("all", "first", "last")},
+    "cf-unconditional-missed": {
+        p: {False: ["bernd"], True: ["bernd"]} for p in ("all", "first", "last")
+    },
     "cf-noanswer-missed": {
         "all": {False: ["anna", "bernd"], True: ["anna", "bernd"]},
         "first": {False: ["anna"], True: ["anna"]},
@@ -201,15 +203,13 @@ def test_call_level_skips_follow_the_spec_order() -> None:
     everything = Policy(no_contact=True, min_ring_seconds=100, excluded_numbers=("anonymous",))
     record = RECORDS["anonymous-missed"]
     assert skips(judge(everything).decide(record, contact_found=False)) == {None: "hidden_number"}
-    assert skips(judge(replace(everything, hidden_number=False)).decide(record, contact_found=False)) == {
-        None: "no_contact"
-    }
+    assert skips(
+        judge(replace(everything, hidden_number=False)).decide(record, contact_found=False)
+    ) == {None: "no_contact"}
 
 
 def with_user(user_id: str, **changes: object) -> Config:
-    users = tuple(
-        u.model_copy(update=changes) if u.id == user_id else u for u in CONFIG.users
-    )
+    users = tuple(u.model_copy(update=changes) if u.id == user_id else u for u in CONFIG.users)
     return CONFIG.model_copy(update={"users": users})
 
 
@@ -217,11 +217,17 @@ def test_a_user_who_opted_out_is_skipped_and_nobody_else_is_mailed_instead() -> 
     config = with_user("anna", notify=False)
     decision = judge(Policy(recipients="first"), config=config).decide(RECORDS["ringgroup-missed"])
     assert mailed(decision) == []
-    assert skips(decision) == {"anna": "opted_out", "bernd": "not_selected", "carla": "not_selected"}
+    assert skips(decision) == {
+        "anna": "opted_out",
+        "bernd": "not_selected",
+        "carla": "not_selected",
+    }
 
 
 def test_a_user_without_an_email_address_is_skipped_with_no_email() -> None:
-    decision = judge(Policy(), config=with_user("bernd", email=None)).decide(RECORDS["ringgroup-missed"])
+    decision = judge(Policy(), config=with_user("bernd", email=None)).decide(
+        RECORDS["ringgroup-missed"]
+    )
     assert mailed(decision) == ["anna", "carla"]
     assert skips(decision) == {"bernd": "no_email"}
 
@@ -250,7 +256,14 @@ class LoggedOn:
 def test_when_logged_off_skips_users_logged_on_at_the_time_of_the_call() -> None:
     config = with_user("anna", when="logged_off")
     directory = Directory.from_config(config)
-    judge_ = Judge(Policy(), Policy(), directory, directory.numbering, UTC, presence=LoggedOn({"anna", "bernd"}))
+    judge_ = Judge(
+        Policy(),
+        Policy(),
+        directory,
+        directory.numbering,
+        UTC,
+        presence=LoggedOn({"anna", "bernd"}),
+    )
     decision = judge_.decide(RECORDS["ringgroup-missed"])
     assert skips(decision) == {"anna": "logged_on"}  # bernd is 'always'
     assert mailed(decision) == ["bernd", "carla"]
@@ -262,8 +275,12 @@ class Sent:
     def __init__(self) -> None:
         self.sent: list[tuple[Channel, str, str, float]] = []
 
-    def last_notified(self, channel: Channel, user: str, number: str, before: float) -> float | None:
-        times = [at for c, u, n, at in self.sent if (c, u, n) == (channel, user, number) and at < before]
+    def last_notified(
+        self, channel: Channel, user: str, number: str, before: float
+    ) -> float | None:
+        times = [
+            at for c, u, n, at in self.sent if (c, u, n) == (channel, user, number) and at < before
+        ]
         return max(times, default=None)
 
     def remember(self, decision: Decision, record: CallRecord, number: str) -> None:
@@ -275,7 +292,15 @@ class Sent:
 
 def decide_in_order(policy: Policy, presence: object | None = None) -> list[Decision]:
     history = Sent()
-    judge_ = Judge(policy, Policy(), DIRECTORY, DIRECTORY.numbering, UTC, history=history, presence=presence or LoggedOn(set()))  # type: ignore[arg-type]
+    judge_ = Judge(
+        policy,
+        Policy(),
+        DIRECTORY,
+        DIRECTORY.numbering,
+        UTC,
+        history=history,
+        presence=presence or LoggedOn(set()),
+    )  # type: ignore[arg-type]
     decisions = []
     for record in RECORDS.values():
         decision = judge_.decide(record)
@@ -296,7 +321,14 @@ def test_repeated_same_day_mails_again_on_the_next_day() -> None:
     record = RECORDS["missed-direct"]
     number = DIRECTORY.numbering.normalize(record.caller.number)
     history.sent.append(("email", "anna", number, record.ended_at - 86400))
-    judge_ = Judge(Policy(repeated_same_day=True), Policy(), DIRECTORY, DIRECTORY.numbering, UTC, history=history)
+    judge_ = Judge(
+        Policy(repeated_same_day=True),
+        Policy(),
+        DIRECTORY,
+        DIRECTORY.numbering,
+        UTC,
+        history=history,
+    )
     assert mailed(judge_.decide(record)) == ["anna"]
 
 
@@ -312,13 +344,16 @@ def test_repeated_until_logon_waits_for_a_logon_after_the_last_mail() -> None:
 def test_journal_defaults_keep_answered_elsewhere_and_excepted_calls() -> None:
     journal = Policy.from_settings(CONFIG.journal)
     assert journal.when_answered_elsewhere and journal.min_ring_seconds == 0
-    decisions = {
-        name: judge(Policy(), journal).decide(record) for name, record in RECORDS.items()
-    }
+    decisions = {name: judge(Policy(), journal).decide(record) for name, record in RECORDS.items()}
     entries = {name: [t.user for t in d.journal] for name, d in decisions.items()}
     assert entries["ringgroup-answered"] == ["anna", "carla"]
     assert entries["directed-pickup"] == ["anna"]
-    assert entries["short-ring"] == entries["anonymous-missed"] == entries["internal-missed"] == ["anna"]
+    assert (
+        entries["short-ring"]
+        == entries["anonymous-missed"]
+        == entries["internal-missed"]
+        == ["anna"]
+    )
     assert entries["answered-direct"] == [] and entries["busy"] == []
     assert all(t.to is None for d in decisions.values() for t in d.journal)
 
@@ -339,8 +374,11 @@ def test_outbound_and_unrung_calls_make_no_decision_at_all() -> None:
 
 def test_a_user_with_two_lines_that_both_rang_gets_one_mail() -> None:
     users = tuple(
-        u.model_copy(update={"lines": ("201", "202")}) if u.id == "anna" else
-        u.model_copy(update={"lines": ()}) if u.id == "bernd" else u
+        u.model_copy(update={"lines": ("201", "202")})
+        if u.id == "anna"
+        else u.model_copy(update={"lines": ()})
+        if u.id == "bernd"
+        else u
         for u in CONFIG.users
     )
     config = CONFIG.model_copy(update={"users": users})

@@ -58,7 +58,9 @@ policies = st.builds(
 @st.composite
 def configs(draw: st.DrawFn) -> Config:
     users = tuple(
-        u.model_copy(update={"notify": draw(st.booleans()), "email": draw(st.sampled_from([u.email, None]))})
+        u.model_copy(
+            update={"notify": draw(st.booleans()), "email": draw(st.sampled_from([u.email, None]))}
+        )
         for u in CONFIG.users
     )
     return CONFIG.model_copy(update={"users": users})
@@ -130,6 +132,8 @@ def test_a_skipped_user_never_shifts_the_mail_to_someone_else(
     record: CallRecord, policy: Policy, user: str
 ) -> None:
     before = mailed(decide(record, policy))
-    users = tuple(u.model_copy(update={"notify": False}) if u.id == user else u for u in CONFIG.users)
+    users = tuple(
+        u.model_copy(update={"notify": False}) if u.id == user else u for u in CONFIG.users
+    )
     after = mailed(decide(record, policy, CONFIG.model_copy(update={"users": users})))
     assert after == before - {user}

@@ -56,21 +56,20 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from contextlib import suppress
 from typing import Final
 
-from missedcall.calls.lines import LineMap, ResourceNames
-from missedcall.calls.record import (
-    Caller,
-    CallRecord,
-    Direction,
-    Forward,
-    ForwardKind,
-    Participant,
-    Pickup,
-    by_first_alert,
-    ring_seconds,
+from missedcall.calls.assemble import assemble
+from missedcall.calls.channels import (
+    Call,
+    Channel,
+    device_base,
+    known,
+    presentation_code,
+    resource_of,
 )
+from missedcall.calls.lines import LineMap, ResourceNames
+from missedcall.calls.record import CallRecord, Pickup
 from missedcall.sources.ami.protocol import EventFilter, Message
 from missedcall.sources.markers import ConnectionLost, Received, Resync
 
@@ -99,126 +98,7 @@ WANTED_EVENTS: Final = EventFilter(
 DEFAULT_MAX_CALL_AGE: Final = 4 * 3600.0
 _EXPIRY_CHECK_INTERVAL: Final = 60.0
 _RECENTLY_ENDED: Final = 4096
-_HIDDEN_NUMBERS: Final = frozenset(
-    {"anonymous", "restricted", "private", "unavailable", "unknown", "withheld"}
-)
-_PRESENTATION_RESTRICTED: Final = 0x20  # ast_callerid: 0x20 prohibited, 0x40 unavailable
-
-
-@dataclass(slots=True)
-class _Leg:
-    """One channel's stay in one call."""
-
-    channel: _Channel
-    intervals: list[tuple[float, float]] = field(default_factory=list)
-    ring_since: float | None = None
-    answered_at: float | None = None
-    busy: bool = False
-
-    def start_ringing(self, at: float) -> bool:
-        if self.ring_since is not None or self.answered_at is not None:
-            return False
-        self.ring_since = at
-        return True
-
-    def stop_ringing(self, at: float) -> None:
-        if self.ring_since is not None:
-            self.intervals.append((self.ring_since, max(at, self.ring_since)))
-            self.ring_since = None
-
-
-@dataclass(slots=True, eq=False)
-class _Channel:
-    uniqueid: str
-    name: str
-    call: _Call
-    leg: _Leg | None = None
-    is_destination: bool = False
-    hop: bool = False
-    ran_voicemail: bool = False
-    dial_key: str | None = None
-    caller_number: str = ""
-    line: str | None = None
-    line_known: bool = False
-
-    @property
-    def base(self) -> str:
-        """The name without the sequence suffix: ``PJSIP/201-0000000a`` -> ``PJSIP/201``."""
-        return device_base(self.name)
-
-    @property
-    def local_half(self) -> int:
-        if self.name.startswith("Local/") and self.name[-2:] in (";1", ";2"):
-            return int(self.name[-1])
-        return 0
-
-    def partner_name(self) -> str:
-        return self.name[:-1] + ("1" if self.name.endswith("2") else "2")
-
-    def current_leg(self) -> _Leg:
-        if self.leg is None:
-            self.leg = _Leg(self)
-            self.call.legs.append(self.leg)
-        return self.leg
-
-    def is_device(self) -> bool:
-        return self.is_destination and not self.hop
-
-
-@dataclass(slots=True, eq=False)
-class _Call:
-    call_id: str
-    started_at: float
-    last_at: float
-    incomplete: bool = False
-    caller_number: str = ""
-    caller_name: str = ""
-    restricted: bool = False
-    caller_settled: bool = False
-    dialed: str = ""
-    live: set[str] = field(default_factory=set)
-    legs: list[_Leg] = field(default_factory=list)
-    forwards: list[Forward] = field(default_factory=list)
-    pickup: Pickup | None = None
-    voicemail: bool = False
-    absorbed: bool = False
-    aimed_at: str | None = None  # the line an unanswered call is directed to
-    connected_line: str | None = None  # the line that answered most recently
-    dialed_line_resolved: bool = False
-
-    def add_forward(self, from_line: str, to_line: str, kind: ForwardKind) -> None:
-        forward = Forward(from_line, to_line, kind)
-        if from_line != to_line and forward not in self.forwards:
-            self.forwards.append(forward)
-
-
-def device_base(channel_name: str) -> str:
-    """Strip the ``-<hex sequence>`` and ``;n`` suffix Asterisk adds to a channel name."""
-    name = channel_name[:-2] if channel_name[-2:] in (";1", ";2") else channel_name
-    head, dash, tail = name.rpartition("-")
-    if dash and tail and all(c in "0123456789abcdefABCDEF" for c in tail):
-        return head
-    return name
-
-
-def resource_of(channel_name: str) -> str:
-    """``PJSIP/201-0000000a`` -> ``201``; ``Local/201@phones-00000003;1`` -> ``201``."""
-    base = device_base(channel_name)
-    resource = base.partition("/")[2] or base
-    if base.startswith("Local/"):
-        resource = resource.partition("@")[0]
-    return resource
-
-
-def _known(value: str | None) -> str:
-    return "" if value is None or value == "<unknown>" else value
-
-
-def _presentation_code(value: str | None) -> int:
-    if not value:
-        return 0
-    head = value.split(" ", 1)[0]
-    return int(head) if head.isdigit() else 0
+_PRESENTATION_HIDDEN: Final = 0x60  # ast_callerid: 0x20 prohibited, 0x40 number unavailable
 
 
 class AsteriskCorrelator:
@@ -229,9 +109,9 @@ class AsteriskCorrelator:
     ) -> None:
         self._lines: LineMap = lines if lines is not None else ResourceNames()
         self._max_call_age = max_call_age
-        self._calls: dict[str, _Call] = {}
-        self._channels: dict[str, _Channel] = {}  # by Uniqueid
-        self._by_name: dict[str, _Channel] = {}
+        self._calls: dict[str, Call] = {}
+        self._channels: dict[str, Channel] = {}  # by Uniqueid
+        self._by_name: dict[str, Channel] = {}
         self._ended: OrderedDict[str, None] = OrderedDict()
         self._now = 0.0
         self._next_expiry_check = 0.0
@@ -293,10 +173,8 @@ class AsteriskCorrelator:
             return
         stamp = message.get("Timestamp")
         if stamp:
-            try:
+            with suppress(ValueError):  # a garbled timestamp: keep the last good one
                 self._now = float(stamp)
-            except ValueError:
-                pass  # a garbled timestamp: keep the last good one
         elif received_at is not None:
             self._now = received_at
         handler(message)
@@ -305,7 +183,7 @@ class AsteriskCorrelator:
 
     # -- channels and calls ------------------------------------------------
 
-    def _channel(self, message: Message, prefix: str = "") -> _Channel | None:
+    def _channel(self, message: Message, prefix: str = "") -> Channel | None:
         """The channel an event is about, moved to the call its Linkedid names."""
         uniqueid = message.get(prefix + "Uniqueid")
         linkedid = message.get(prefix + "Linkedid") or uniqueid
@@ -323,21 +201,21 @@ class AsteriskCorrelator:
         channel.call.last_at = self._now
         return channel
 
-    def _call(self, linkedid: str, *, partial: bool) -> _Call:
+    def _call(self, linkedid: str, *, partial: bool) -> Call:
         call = self._calls.get(linkedid)
         if call is None:
-            call = _Call(linkedid, self._now, self._now, incomplete=partial)
+            call = Call(linkedid, self._now, self._now, incomplete=partial)
             self._calls[linkedid] = call
         return call
 
-    def _add_channel(self, uniqueid: str, name: str, call: _Call) -> _Channel:
-        channel = _Channel(uniqueid, name, call)
+    def _add_channel(self, uniqueid: str, name: str, call: Call) -> Channel:
+        channel = Channel(uniqueid, name, call)
         self._channels[uniqueid] = channel
         self._by_name[name] = channel
         call.live.add(uniqueid)
         return channel
 
-    def _move(self, channel: _Channel, call: _Call) -> None:
+    def _move(self, channel: Channel, call: Call) -> None:
         """A channel bridged into another call: its ringing goes on there."""
         old = channel.call
         old.live.discard(channel.uniqueid)
@@ -353,13 +231,13 @@ class AsteriskCorrelator:
         if not old.live:
             self._end_call(old, self._now)
 
-    def _line_of(self, channel: _Channel) -> str | None:
+    def _line_of(self, channel: Channel) -> str | None:
         if not channel.line_known:  # DialBegin, which names the dial string, resets it
             channel.line = self._device_line(channel)
             channel.line_known = True
         return channel.line
 
-    def _device_line(self, channel: _Channel) -> str | None:
+    def _device_line(self, channel: Channel) -> str | None:
         lines = self._lines
         line = lines.device_line(channel.base)
         if line is None and channel.dial_key is not None:
@@ -384,7 +262,7 @@ class AsteriskCorrelator:
                 line = resource
             if line is not None:
                 return line
-        number = _known(caller_number)
+        number = known(caller_number)
         if not number:
             return None
         line = self._lines.line_of_number(number)
@@ -394,7 +272,7 @@ class AsteriskCorrelator:
 
     # -- ringing and answering --------------------------------------------
 
-    def _ring(self, channel: _Channel) -> None:
+    def _ring(self, channel: Channel) -> None:
         if not channel.is_device():
             return
         line = self._line_of(channel)
@@ -412,18 +290,18 @@ class AsteriskCorrelator:
             call.add_forward(aimed_at, line, "forward")
             call.aimed_at = line
 
-    def _is_ringing(self, call: _Call, line: str) -> bool:
+    def _is_ringing(self, call: Call, line: str) -> bool:
         return any(
             leg.ring_since is not None and self._line_of(leg.channel) == line
             for leg in call.legs
             if leg.channel.is_device()
         )
 
-    def _stop_ringing(self, channel: _Channel) -> None:
+    def _stop_ringing(self, channel: Channel) -> None:
         if channel.leg is not None:
             channel.leg.stop_ringing(self._now)
 
-    def _answer(self, channel: _Channel) -> None:
+    def _answer(self, channel: Channel) -> None:
         if not channel.is_device() or channel.ran_voicemail:
             return
         line = self._line_of(channel)
@@ -436,7 +314,7 @@ class AsteriskCorrelator:
             channel.call.connected_line = line
             channel.call.caller_settled = True
 
-    def _resolve_dialed_line(self, call: _Call) -> None:
+    def _resolve_dialed_line(self, call: Call) -> None:
         if not call.dialed_line_resolved:
             call.dialed_line_resolved = True
             if call.dialed:
@@ -454,9 +332,9 @@ class AsteriskCorrelator:
             return
         call = self._call(linkedid, partial=uniqueid != linkedid)
         channel = self._add_channel(uniqueid, message.get("Channel") or uniqueid, call)
-        channel.caller_number = _known(message.get("CallerIDNum"))
+        channel.caller_number = known(message.get("CallerIDNum"))
         if uniqueid == linkedid:
-            call.dialed = _known(message.get("Exten"))
+            call.dialed = known(message.get("Exten"))
             self._update_caller(call, channel.caller_number, message.get("CallerIDName"))
 
     def _on_newcallerid(self, message: Message) -> None:
@@ -464,20 +342,20 @@ class AsteriskCorrelator:
         if channel is None:
             return
         call = channel.call
-        number = _known(message.get("CallerIDNum"))
+        number = known(message.get("CallerIDNum"))
         channel.caller_number = number
         if call.caller_settled:
             return
         if channel.uniqueid == call.call_id:
             self._update_caller(call, number, message.get("CallerIDName"))
-        code = _presentation_code(message.get("CID-CallingPres"))
-        if code & (_PRESENTATION_RESTRICTED | 0x40) and number == call.caller_number:
+        code = presentation_code(message.get("CID-CallingPres"))
+        if code & _PRESENTATION_HIDDEN and number == call.caller_number:
             call.restricted = True
 
-    def _update_caller(self, call: _Call, number: str, name: str | None) -> None:
+    def _update_caller(self, call: Call, number: str, name: str | None) -> None:
         if number:
             call.caller_number = number
-        name = _known(name)
+        name = known(name)
         if name:
             call.caller_name = name
 
@@ -509,14 +387,14 @@ class AsteriskCorrelator:
             if partner is not None:
                 partner.hop = True
         call = source.call
-        exten = _known(message.get("Exten"))
+        exten = known(message.get("Exten"))
         if not call.dialed or call.dialed == "s":
             call.dialed = exten
         if not call.caller_number:
             self._update_caller(call, source.caller_number, message.get("CallerIDName"))
         self._forward_by_extension(call, exten, destination)
 
-    def _forward_by_extension(self, call: _Call, exten: str, destination: _Channel) -> None:
+    def _forward_by_extension(self, call: Call, exten: str, destination: Channel) -> None:
         """A channel running one line's extension that dials another line forwards."""
         if call.connected_line is not None or not exten:
             return
@@ -555,7 +433,7 @@ class AsteriskCorrelator:
         if target:
             self._forward_by_redirect(destination, target)
 
-    def _forward_by_redirect(self, destination: _Channel, target: str) -> None:
+    def _forward_by_redirect(self, destination: Channel, target: str) -> None:
         """A device answered the dial with a redirect (SIP 302) to ``target``."""
         from_line = self._line_of(destination)
         to_line = self._lines.device_line(device_base(target))
@@ -580,7 +458,7 @@ class AsteriskCorrelator:
         if not call.live:
             self._end_call(call, self._now)
 
-    def _forget(self, channel: _Channel) -> None:
+    def _forget(self, channel: Channel) -> None:
         self._channels.pop(channel.uniqueid, None)
         if self._by_name.get(channel.name) is channel:
             del self._by_name[channel.name]
@@ -609,7 +487,7 @@ class AsteriskCorrelator:
         from_line = self._party_line(
             message.get("TransfererChannel"), message.get("TransfererCallerIDNum")
         )
-        to_line = self._lines.line_of_number(_known(message.get("Extension")))
+        to_line = self._lines.line_of_number(known(message.get("Extension")))
         if call is not None and from_line is not None and to_line is not None:
             call.add_forward(from_line, to_line, "transfer")
 
@@ -675,11 +553,11 @@ class AsteriskCorrelator:
         for message in resync.channels:
             uniqueid = message.get("Uniqueid")
             if uniqueid and uniqueid not in self._channels:
-                channel = self._channel(message)
-                if channel is not None:
-                    channel.call.incomplete = True
+                seen = self._channel(message)
+                if seen is not None:
+                    seen.call.incomplete = True
 
-    def _vanish(self, channel: _Channel) -> None:
+    def _vanish(self, channel: Channel) -> None:
         """A channel gone while we were not looking: keep what was seen, guess nothing."""
         call = channel.call
         if channel.leg is not None and channel.leg.ring_since is not None:
@@ -706,7 +584,7 @@ class AsteriskCorrelator:
 
     # -- the record --------------------------------------------------------
 
-    def _end_call(self, call: _Call, ended_at: float) -> None:
+    def _end_call(self, call: Call, ended_at: float) -> None:
         if self._calls.pop(call.call_id, None) is None:
             return
         self._ended[call.call_id] = None
@@ -715,71 +593,4 @@ class AsteriskCorrelator:
         for leg in call.legs:
             leg.stop_ringing(ended_at)
         if not call.absorbed:
-            self._done.append(self._record(call, ended_at))
-
-    def _record(self, call: _Call, ended_at: float) -> CallRecord:
-        participants, busy = self._participants(call)
-        answers = [(p.answered_at, p.line) for p in participants if p.answered_at is not None]
-        if call.pickup is not None:
-            answers.append((call.pickup.at, call.pickup.by))
-        first_answer = min(answers, default=None)
-        number = call.caller_number
-        caller_line = self._lines.line_of_number(number) if number else None
-        caller_internal = caller_line is not None or self._lines.is_internal_number(number)
-        name = call.caller_name if call.caller_name != number else ""
-        restricted = call.restricted or number.lower() in _HIDDEN_NUMBERS
-        return CallRecord(
-            call_id=call.call_id,
-            started_at=call.started_at,
-            ended_at=ended_at,
-            caller=Caller(number, name or None, "restricted" if restricted else "allowed"),
-            dialed=call.dialed,
-            direction=self._direction(call, caller_internal, bool(participants or busy)),
-            participants=tuple(by_first_alert(participants)),
-            answered_by=None if first_answer is None else first_answer[1],
-            answered_at=None if first_answer is None else first_answer[0],
-            pickup=call.pickup,
-            forwards=tuple(call.forwards),
-            voicemail=call.voicemail,
-            busy=tuple(busy),
-            incomplete=call.incomplete,
-            caller_line=caller_line,
-        )
-
-    def _participants(self, call: _Call) -> tuple[list[Participant], list[str]]:
-        intervals: dict[str, list[tuple[float, float]]] = {}
-        answered: dict[str, float] = {}
-        busy: list[str] = []
-        for leg in call.legs:
-            channel = leg.channel
-            line = self._line_of(channel) if channel.is_device() else None
-            if line is None:
-                continue
-            rang = list(leg.intervals)
-            if leg.answered_at is not None:
-                answered[line] = min(answered.get(line, leg.answered_at), leg.answered_at)
-                if not rang:
-                    rang.append((leg.answered_at, leg.answered_at))
-            if rang:
-                intervals.setdefault(line, []).extend(rang)
-            elif leg.busy and line not in busy:
-                busy.append(line)
-        participants = [
-            Participant(
-                line=line,
-                first_alert_at=min(start for start, _ in spans),
-                last_alert_at=max(start for start, _ in spans),
-                ring_seconds=ring_seconds(spans),
-                answered_at=answered.get(line),
-            )
-            for line, spans in intervals.items()
-        ]
-        return participants, [line for line in busy if line not in intervals]
-
-    def _direction(self, call: _Call, caller_internal: bool, reached_lines: bool) -> Direction:
-        if not caller_internal:
-            return "inbound"
-        dialed = call.dialed
-        if reached_lines or self._lines.is_internal_number(dialed):
-            return "internal"
-        return "outbound"
+            self._done.append(assemble(call, ended_at, self._lines, self._line_of))

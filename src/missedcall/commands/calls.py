@@ -11,6 +11,8 @@ from pathlib import Path
 from missedcall.calls.asterisk import WANTED_EVENTS, AsteriskCorrelator
 from missedcall.calls.lines import LineMap
 from missedcall.calls.record import CallRecord
+from missedcall.config import ConfigError, load_config
+from missedcall.directory.users import Directory
 from missedcall.sources.ami.protocol import AmiParser, FrameError, Message
 
 READ_CHUNK = 1 << 16
@@ -34,9 +36,6 @@ def run(args: argparse.Namespace) -> int:
 def load_line_map(config_path: str | None) -> LineMap | None:
     if config_path is None:
         return None
-    from missedcall.config import ConfigError, load_config
-    from missedcall.directory.users import Directory
-
     try:
         return Directory.from_config(load_config(config_path))
     except ConfigError as error:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Protocol
 
@@ -12,7 +12,7 @@ from missedcall.config import UserSettings
 from missedcall.directory.numbering import Numbering
 from missedcall.rules.call_rules import CALL_RULES
 from missedcall.rules.decision import Channel, Decision, Skip, Target
-from missedcall.rules.facts import Candidate, CallFacts
+from missedcall.rules.facts import CallFacts, Candidate
 from missedcall.rules.policy import Policy
 from missedcall.rules.ports import History, NoHistory, Presence
 from missedcall.rules.recipient_rules import EMAIL_RULES, JOURNAL_RULES, RecipientRule
@@ -31,14 +31,16 @@ class Judge:
     users: Users
     numbering: Numbering
     timezone: tzinfo
-    history: History = NoHistory()
-    presence: Presence = NoHistory()
+    history: History = field(default_factory=NoHistory)
+    presence: Presence = field(default_factory=NoHistory)
 
     def decide(self, record: CallRecord, *, contact_found: bool = True) -> Decision:
         if record.direction == "outbound" or not record.participants:
             return Decision(record.call_id)  # nobody's phone rang for anybody to miss
         email, email_skips = self._channel(record, "email", self.email_policy, contact_found)
-        journal, journal_skips = self._channel(record, "journal", self.journal_policy, contact_found)
+        journal, journal_skips = self._channel(
+            record, "journal", self.journal_policy, contact_found
+        )
         return Decision(record.call_id, email, journal, email_skips + journal_skips)
 
     def _channel(

@@ -32,7 +32,9 @@ class CallFacts:
 
     def answers(self) -> list[tuple[float, str]]:
         """Every moment a line took the call: its own answer or a pickup."""
-        taken = [(p.answered_at, p.line) for p in self.record.participants if p.answered_at is not None]
+        taken = [
+            (p.answered_at, p.line) for p in self.record.participants if p.answered_at is not None
+        ]
         if self.record.pickup is not None:
             taken.append((self.record.pickup.at, self.record.pickup.by))
         return taken

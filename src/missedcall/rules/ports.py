@@ -8,7 +8,9 @@ from missedcall.rules.decision import Channel
 
 
 class History(Protocol):
-    def last_notified(self, channel: Channel, user: str, number: str, before: float) -> float | None:
+    def last_notified(
+        self, channel: Channel, user: str, number: str, before: float
+    ) -> float | None:
         """When ``user`` was last served on ``channel`` for a call from ``number``
         (normalised) that ended before ``before``; None if never."""
         ...
@@ -27,7 +29,9 @@ class Presence(Protocol):
 class NoHistory:
     """Nothing was ever sent and nobody ever logged on: the stateless answer."""
 
-    def last_notified(self, channel: Channel, user: str, number: str, before: float) -> float | None:
+    def last_notified(
+        self, channel: Channel, user: str, number: str, before: float
+    ) -> float | None:
         return None
 
     def is_logged_on(self, user: str, at: float) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from missedcall.rules.facts import Candidate, CallFacts
+from missedcall.rules.facts import CallFacts, Candidate
 
 RecipientRule = Callable[[CallFacts, Candidate], str | None]
 
