@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 
 from missedcall import __version__
 from missedcall.commands import calls as calls_command
+from missedcall.commands import decide as decide_command
+from missedcall.commands import journal as journal_command
 from missedcall.config import check_config_command
 
 
@@ -25,6 +27,37 @@ def build_parser() -> argparse.ArgumentParser:
     calls.add_argument("--config", metavar="FILE", help="configuration (users, devices, numbering)")
     calls.add_argument("traces", nargs="+", metavar="TRACE", help="recorded AMI byte stream")
     calls.set_defaults(run=calls_command.run)
+
+    decide = commands.add_parser(
+        "decide", help="print who would be mailed or journaled for each recorded call, and why"
+    )
+    decide.add_argument("--config", metavar="FILE", required=True, help="configuration")
+    decide.add_argument("--state", metavar="DB", help="keep history in this database across runs")
+    decide.add_argument("traces", nargs="+", metavar="TRACE", help="recorded AMI byte stream")
+    decide.set_defaults(run=decide_command.run)
+
+    journal = commands.add_parser("journal", help="the journal of unanswered calls")
+    journal_commands = journal.add_subparsers(
+        dest="journal_command", required=True, metavar="ACTION"
+    )
+    listing = journal_commands.add_parser("list", help="list journal entries")
+    done = journal_commands.add_parser("done", help="mark a journal entry done by hand")
+    for sub in (listing, done):
+        sub.add_argument("--config", metavar="FILE", help="configuration (finds the database)")
+        sub.add_argument("--state", metavar="DB", help="the database, overriding the config's")
+    listing.add_argument("--user", metavar="USER", help="only this user's entries")
+    listing.add_argument(
+        "--state-filter",
+        "--show",
+        dest="state_filter",
+        choices=["open", "done", "all"],
+        default="open",
+        help="which entries (default: open)",
+    )
+    listing.add_argument("--json", action="store_true", help="one JSON object per line")
+    listing.set_defaults(run=journal_command.run_list)
+    done.add_argument("entry_id", metavar="ENTRY_ID")
+    done.set_defaults(run=journal_command.run_done)
 
     check = commands.add_parser("check-config", help="validate a configuration file")
     check.add_argument("file", metavar="FILE")
