@@ -107,8 +107,10 @@ def main() -> None:
     full = timed(lambda: calls.append(parse_and_correlate(data)))
     print(f"  raw parse (every frame decoded) {events / raw:>12,.0f} events/s")
     print(f"  parse, unwanted events skipped  {events / filtered:>12,.0f} events/s")
-    print(f"  parse + correlate               {events / full:>12,.0f} events/s"
-          f"   ({calls[0]:,} calls; target >= 400,000)")
+    print(
+        f"  parse + correlate               {events / full:>12,.0f} events/s"
+        f"   ({calls[0]:,} calls; target >= 400,000)"
+    )
     print(f"  ratio parse+correlate / raw parse      {raw / full:.2f}")
     print(f"  ratio parse+correlate / filtered parse {filtered / full:.2f}")
     quarter = data[: len(data) // 4]
@@ -120,12 +122,16 @@ def main() -> None:
     peak = tracemalloc.get_traced_memory()[1] - baseline
     tracemalloc.stop()
     settled = [m - baseline for m in memory[len(memory) // 10 :]]
-    print(f"  memory over a {len(quarter) / 1e6:.0f} MB replay: {min(settled) / 1e3:,.0f}"
-          f"..{max(settled) / 1e3:,.0f} kB held after the first tenth"
-          f" (peak {peak / 1e6:.1f} MB) - flat when the range stays narrow")
+    print(
+        f"  memory over a {len(quarter) / 1e6:.0f} MB replay: {min(settled) / 1e3:,.0f}"
+        f"..{max(settled) / 1e3:,.0f} kB held after the first tenth"
+        f" (peak {peak / 1e6:.1f} MB) - flat when the range stays narrow"
+    )
     per_call, peak_calls = in_flight_bytes()
-    print(f"  {SIMULTANEOUS_CALLS:,} calls in flight: {per_call:,.0f} bytes per call,"
-          f" peak {peak_calls / 1e6:.1f} MB")
+    print(
+        f"  {SIMULTANEOUS_CALLS:,} calls in flight: {per_call:,.0f} bytes per call,"
+        f" peak {peak_calls / 1e6:.1f} MB"
+    )
 
 
 if __name__ == "__main__":
