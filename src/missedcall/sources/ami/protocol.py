@@ -154,6 +154,10 @@ class Message:
     def _get_folded(self, key: str, default: str | None) -> str | None:
         folded = self._folded
         if folded is None:
+            # Most misses are keys simply absent (a DialEnd without Forward):
+            # rule those out with one search before splitting the frame.
+            if "\n" + key.lower() not in self._text.lower():
+                return default
             folded = self._folded = {k.lower(): v for k, v in self._parsed().first.items()}
         return folded.get(key.lower(), default)
 
@@ -240,6 +244,12 @@ class EventFilter:
         return re.compile(rb"\n\r?\n(?=Event: (?:" + names + rb")\r?\n|(?!Event: [^\n]*\n))")
 
 
+def _head_lines(event_filter: EventFilter) -> tuple[bytes, ...]:
+    """Every complete first line of a frame that may pass, CRLF and LF."""
+    heads = (b"Event: " + name.encode() for name in sorted(event_filter.event_names()))
+    return tuple(head + end for head in heads for end in (b"\r\n", b"\n"))
+
+
 @dataclass(slots=True)
 class ParserStats:
     frames: int = 0
@@ -267,6 +277,7 @@ class AmiParser:
         self._filter = event_filter
         self._wanted_head = event_filter.head_pattern() if event_filter else None
         self._next_candidate = event_filter.next_candidate_pattern() if event_filter else None
+        self._wanted_heads = _head_lines(event_filter) if event_filter else ()
         self._buffer = b""
         self._pos = 0  # start of the unconsumed part of the buffer
         self._scan_from = 0  # where the search for the next frame end resumes
@@ -291,12 +302,17 @@ class AmiParser:
                 if self._banner_possible:
                     return NEED_DATA
             pos = self._pos
-            if self._wanted_head is not None and self._buffer.startswith(_EVENT_PREFIX, pos):
+            wanted_head = self._wanted_head
+            if (
+                wanted_head is not None
+                and not self._skipping  # a line inside an oversized frame is no head
+                and self._buffer.startswith(_EVENT_PREFIX, pos)
+            ):
                 if self._buffer.find(b"\n", pos) < 0:
-                    return self._await_more()  # cannot judge a head line cut short
-                if not self._wanted_head.match(self._buffer, pos):
+                    return self._await_head_line()
+                if not wanted_head.match(self._buffer, pos):
                     if not self._skip_unwanted():
-                        return self._await_more()
+                        return self._await_rest_of_unwanted()
                     continue
             match = _FRAME_END.search(self._buffer, max(pos, self._scan_from))
             if match is None:
@@ -340,7 +356,7 @@ class AmiParser:
             return None
         if len(head) < len(BANNER_PREFIX):
             return None  # too short to tell yet
-        end = buffer.find(b"\n")
+        end = buffer.find(b"\n", 0, self._max + 1)  # a longer line is no banner, however it arrives
         if end < 0:
             if len(buffer) > self._max:
                 self._banner_possible = False  # not a banner after all
@@ -367,11 +383,37 @@ class AmiParser:
         self._pos = self._scan_from = end
         return match is not None
 
+    def _await_head_line(self) -> NeedData:
+        """Wait for the rest of a head line, unless it can no longer name a wanted event.
+
+        Judging by the complete line only, whatever the chunking, keeps the
+        outcome the same as when the frame arrives in one piece.
+        """
+        partial = self._buffer[self._pos :]
+        if any(head.startswith(partial) for head in self._wanted_heads):
+            self._scan_from = max(self._pos, len(self._buffer) - 2)
+            return NEED_DATA  # bounded: no longer than the longest wanted head line
+        return self._await_rest_of_unwanted()
+
+    def _await_rest_of_unwanted(self) -> NeedData:
+        """Wait for the end of an unwanted event, forgetting it if it is oversized.
+
+        An unwanted event is dropped whatever its size: when it arrives whole it
+        is jumped over, so arriving in pieces must not turn it into an error.
+        """
+        self._scan_from = max(self._pos, len(self._buffer) - 2)
+        if len(self._buffer) - self._pos > self._max:
+            self._skipping = True
+            self.stats.filtered += 1
+            self._drop_all_but_tail()
+        return NEED_DATA
+
     def _await_more(self) -> NeedData | FrameError:
         pending = len(self._buffer) - self._pos
         # The end marker is at most three bytes long and may straddle reads.
         self._scan_from = max(self._pos, len(self._buffer) - 2)
-        if self._skipping or pending <= self._max:
+        # A frame of max bytes may be followed by the CR of its closing blank line.
+        if self._skipping or pending <= self._max + 1:
             if self._skipping:
                 self._drop_all_but_tail()
             return NEED_DATA
