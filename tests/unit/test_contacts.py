@@ -333,31 +333,6 @@ def test_a_csv_source_whose_file_is_missing_does_not_stop_the_search(tmp_path: P
     assert directory.find(JANE) == Contact("Jane")
 
 
-def test_build_sources_makes_the_csv_sources_and_warns_about_the_others(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    write(tmp_path / "contacts.csv", "name,phone\nJane Doe,089 1234567\n")
-    config = parse_config(
-        """
-        [[contacts.sources]]
-        type = "vcard"
-        path = "cards"
-        [[contacts.sources]]
-        type = "csv"
-        path = "contacts.csv"
-        """,
-        base_dir=tmp_path,
-    )
-    with caplog.at_level(logging.WARNING, "missedcall.contacts"):
-        sources = build_sources(config.contacts, BERLIN)
-    assert [type(s) for s in sources] == [CsvContacts]
-    assert warnings(caplog) == [
-        "contacts.sources[0]: type 'vcard' is not supported yet; the source is skipped"
-    ]
-    contact = ContactDirectory(sources, BERLIN).find(JANE)
-    assert contact is not None and contact.name == "Jane Doe"
-
-
 # ---------------------------------------------------------------------------
 # The documentation
 

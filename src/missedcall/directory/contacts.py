@@ -136,17 +136,19 @@ class ContactDirectory:
 
 
 def build_sources(settings: ContactsSettings, numbering: Numbering) -> list[ContactLookup]:
-    """The configured sources that this version can search, in order; others are logged."""
+    """The configured sources, in order; none of them does any I/O before its first lookup."""
+    # The vCard and LDAP modules import this one, so they are imported here, not at the top.
+    from missedcall.directory.ldap_source import LdapContacts  # noqa: PLC0415
+    from missedcall.directory.vcard_source import VcardContacts  # noqa: PLC0415
+
     sources: list[ContactLookup] = []
-    for index, source in enumerate(settings.sources):
+    for source in settings.sources:
         if isinstance(source, CsvSource):
             sources.append(CsvContacts(source.path, numbering))
+        elif source.type == "vcard":
+            sources.append(VcardContacts(source.path, numbering))
         else:
-            log.warning(
-                "contacts.sources[%d]: type %r is not supported yet; the source is skipped",
-                index,
-                source.type,
-            )
+            sources.append(LdapContacts(source, numbering))
     return sources
 
 
