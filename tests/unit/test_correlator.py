@@ -441,7 +441,7 @@ def test_a_call_in_flight_across_a_gap_is_incomplete_with_what_was_seen() -> Non
     desk = pbx.dial(trunk, "PJSIP/201")
     pbx.ringing(trunk, desk)
     pbx.wait(3)
-    pbx.state(trunk, "Ring")  # the last thing seen before the connection drops
+    pbx.callerid(trunk, "+49891234567")  # the last thing seen before the connection drops
     correlator = AsteriskCorrelator(LabLines())
     assert all(correlator.feed(m) == [] for m in pbx.messages)
     assert correlator.feed(ConnectionLost(pbx.now + 1, "reset")) == []

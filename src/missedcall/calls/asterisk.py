@@ -56,7 +56,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
-from contextlib import suppress
 from typing import Final
 
 from missedcall.calls.assemble import assemble
@@ -73,14 +72,18 @@ from missedcall.calls.record import CallRecord, Pickup
 from missedcall.sources.ami.protocol import EventFilter, Message
 from missedcall.sources.markers import ConnectionLost, Received, Resync
 
+
+def _lines(*lines: str) -> tuple[bytes, ...]:
+    """Whole ``Key: Value`` lines as found in a raw frame, CRLF or bare LF."""
+    return tuple(line.encode() + end for line in lines for end in (b"\r", b"\n"))
+
+
 WANTED_EVENTS: Final = EventFilter(
     wanted=frozenset(
         {
             "Newchannel",
             "NewCallerid",
-            "Newstate",
             "DialBegin",
-            "DialState",
             "DialEnd",
             "Hangup",
             "Pickup",
@@ -91,8 +94,13 @@ WANTED_EVENTS: Final = EventFilter(
             "BridgeLeave",
         }
     ),
-    # Of the dialplan steps, only voicemail matters; the rest is the bulk of a stream.
-    conditional={"Newexten": (b"Application: VoiceMail\r", b"Application: VoiceMail\n")},
+    # Some events matter only with certain contents; deciding that on the raw
+    # bytes keeps the bulk of a stream (dialplan steps above all) out of Python.
+    conditional={
+        "Newexten": _lines("Application: VoiceMail"),
+        "Newstate": _lines("ChannelStateDesc: Ringing", "ChannelStateDesc: Up"),
+        "DialState": _lines("DialStatus: RINGING"),
+    },
 )
 
 DEFAULT_MAX_CALL_AGE: Final = 4 * 3600.0
@@ -168,13 +176,15 @@ class AsteriskCorrelator:
         return done
 
     def _on_message(self, message: Message, received_at: float | None) -> None:
-        handler = self._handlers.get(message.get("Event") or "")
+        handler = self._handlers.get(message.event or "")
         if handler is None:
             return
         stamp = message.get("Timestamp")
         if stamp:
-            with suppress(ValueError):  # a garbled timestamp: keep the last good one
+            try:  # noqa: SIM105  # try is free in the hot path, suppress() is not
                 self._now = float(stamp)
+            except ValueError:
+                pass  # a garbled timestamp: keep the last good one
         elif received_at is not None:
             self._now = received_at
         handler(message)
@@ -360,14 +370,15 @@ class AsteriskCorrelator:
             call.caller_name = name
 
     def _on_newstate(self, message: Message) -> None:
-        channel = self._channel(message)
-        if channel is None:
-            return
         state = message.get("ChannelStateDesc") or message.get("ChannelState")
         if state in ("Ringing", "5"):
-            self._ring(channel)
+            channel = self._channel(message)
+            if channel is not None:
+                self._ring(channel)
         elif state in ("Up", "6"):
-            self._answer(channel)
+            channel = self._channel(message)
+            if channel is not None:
+                self._answer(channel)
 
     def _on_dialbegin(self, message: Message) -> None:
         if message.get("Channel") is None:
@@ -407,9 +418,7 @@ class AsteriskCorrelator:
                 call.dialed_line_resolved = True
 
     def _on_dialstate(self, message: Message) -> None:
-        if message.get("Channel") is None:
-            return
-        if message.get("DialStatus") == "RINGING":
+        if message.get("DialStatus") == "RINGING" and message.get("Channel") is not None:
             destination = self._channel(message, "Dest")
             if destination is not None:
                 self._ring(destination)
@@ -446,8 +455,7 @@ class AsteriskCorrelator:
             destination.call.add_forward(from_line, to_line, "forward")
 
     def _on_hangup(self, message: Message) -> None:
-        uniqueid = message.get("Uniqueid")
-        channel = self._channels.get(uniqueid or "")
+        channel = self._channels.get(message.get("Uniqueid") or "")
         if channel is None:
             return
         self._channel(message)  # follow a last-moment move to another call

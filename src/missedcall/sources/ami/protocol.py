@@ -29,6 +29,7 @@ Guarantees:
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
@@ -94,11 +95,15 @@ class Message:
     frame of which a consumer reads four or five keys.
     """
 
-    __slots__ = ("_fields", "_folded", "_text")
+    __slots__ = ("_event", "_fields", "_folded", "_text")
 
-    def __init__(self, text: str) -> None:
-        # A leading newline lets the first line be found like every other.
-        self._text = text if text.startswith("\n") else "\n" + text
+    def __init__(self, text: str, *, event: str | None = None) -> None:
+        # A newline before the first line and after the last lets every line
+        # be found and cut the same way.
+        if not text.startswith("\n"):
+            text = "\n" + text
+        self._text = text if text.endswith("\n") else text + "\n"
+        self._event = event  # the parser read the head line already; None: look it up
         self._fields: _Fields | None = None
         self._folded: dict[str, str] | None = None
 
@@ -119,7 +124,9 @@ class Message:
 
     @property
     def event(self) -> str | None:
-        return self.get("Event")
+        if self._event is None:
+            self._event = self.get("Event")
+        return self._event
 
     @property
     def response(self) -> str | None:
@@ -139,14 +146,14 @@ class Message:
         return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
 
     def get(self, key: str, default: str | None = None) -> str | None:
+        needle = _NEEDLES.get(key) or _needle(key)
         text = self._text
-        start = text.find("\n" + key + ": ")
+        start = text.find(needle)
         if start < 0:
             return self._get_folded(key, default)
-        start += len(key) + 3
+        start += len(needle)
         end = text.find("\n", start)
-        value = text[start:] if end < 0 else text[start:end]
-        return value[:-1] if value.endswith("\r") else value
+        return text[start : end - 1 if text[end - 1] == "\r" else end]
 
     def get_all(self, key: str) -> tuple[str, ...]:
         return tuple(self._parsed().all.get(key.lower(), ()))
@@ -165,6 +172,18 @@ class Message:
         if self._fields is None:
             self._fields = _Fields.parse(self._text)
         return self._fields
+
+
+_NEEDLES: dict[str, str] = {}
+_MAX_NEEDLES = 512
+
+
+def _needle(key: str) -> str:
+    """``\nKey: `` as searched for in a frame; remembered for the keys programs use."""
+    needle = "\n" + key + ": "
+    if len(_NEEDLES) < _MAX_NEEDLES:
+        _NEEDLES[key] = needle
+    return needle
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,6 +297,17 @@ class AmiParser:
         self._wanted_head = event_filter.head_pattern() if event_filter else None
         self._next_candidate = event_filter.next_candidate_pattern() if event_filter else None
         self._wanted_heads = _head_lines(event_filter) if event_filter else ()
+        self._passing_names = (
+            frozenset(name.encode() for name in event_filter.event_names())
+            if event_filter
+            else None
+        )
+        self._needles = (
+            {name.encode(): needles for name, needles in event_filter.conditional.items()}
+            if event_filter
+            else {}
+        )
+        self._ready: deque[Frame] = deque()
         self._buffer = b""
         self._pos = 0  # start of the unconsumed part of the buffer
         self._scan_from = 0  # where the search for the next frame end resumes
@@ -295,12 +325,20 @@ class AmiParser:
 
     def next_frame(self) -> Frame | NeedData:
         while True:
+            if self._ready:
+                return self._ready.popleft()
             if self._banner_possible:
                 banner = self._take_banner()
                 if banner is not None:
                     return banner
                 if self._banner_possible:
                     return NEED_DATA
+            if self._skipping or not self._take_complete_frames():
+                return self._next_frame_carefully()
+
+    def _next_frame_carefully(self) -> Frame | NeedData:
+        """One frame at a time: the end of an oversized frame, or a partial one."""
+        while True:
             pos = self._pos
             wanted_head = self._wanted_head
             if (
@@ -332,6 +370,8 @@ class AmiParser:
         frames: list[Frame] = []
         while not isinstance(frame := self.next_frame(), NeedData):
             frames.append(frame)
+            frames.extend(self._ready)  # the rest of a batch, without a call per frame
+            self._ready.clear()
         return frames
 
     def close(self) -> FrameError | None:
@@ -346,6 +386,71 @@ class AmiParser:
         return FrameError("truncated frame at end of stream", len(leftover), leftover[:80])
 
     # -- internals ---------------------------------------------------------
+
+    def _take_complete_frames(self) -> bool:
+        """Decode every complete frame in the buffer in one pass; False if there was none.
+
+        The hot path: a C-level search finds each frame's end, and an unwanted
+        event costs a look at its first line (and, for an event wanted only
+        with certain contents, a search of its bytes).  What is left (a frame
+        cut off by the end of a read, an oversized one) goes the careful way.
+        """
+        buffer, start = self._buffer, self._pos
+        if buffer.find(b"\n\n", start) >= 0:
+            return self._take_complete_frames_mixed()
+        names, needles, ready, limit = self._passing_names, self._needles, self._ready, self._max
+        stats = self.stats
+        end = buffer.find(b"\n\r\n", max(start, self._scan_from))
+        while end >= 0:
+            name = None
+            if names is not None and buffer.startswith(_EVENT_PREFIX, start):
+                name = buffer[start + 7 : buffer.find(b"\r\n", start)]
+                if name not in names or (
+                    name in needles
+                    and not any(buffer.find(n, start, end + 1) >= 0 for n in needles[name])
+                ):
+                    stats.filtered += 1
+                    start = end + 3
+                    end = buffer.find(b"\n\r\n", start)
+                    continue
+            if name is not None and end + 1 - start <= limit:
+                stats.frames += 1  # a wanted event of sane size: nothing to check
+                text = buffer[start : end + 1].decode("utf-8", errors="replace")
+                ready.append(Message(text, event=name.decode("utf-8", errors="replace")))
+            else:
+                result = self._decode(buffer[start : end + 1], filtered=True)
+                if result is not None:
+                    ready.append(result)
+            start = end + 3
+            end = buffer.find(b"\n\r\n", start)
+        return self._advance_to(start)
+
+    def _take_complete_frames_mixed(self) -> bool:
+        """The same for a stream with bare-LF line ends, found by regular expression."""
+        buffer, start = self._buffer, self._pos
+        for match in _FRAME_END.finditer(buffer, max(start, self._scan_from)):
+            frame_start, start = start, match.end()
+            if not self._unwanted_event(frame_start):
+                result = self._decode(buffer[frame_start : match.start() + 1])
+                if result is not None:
+                    self._ready.append(result)
+        return self._advance_to(start)
+
+    def _advance_to(self, start: int) -> bool:
+        if start == self._pos:
+            return False
+        self._pos = self._scan_from = start
+        return True
+
+    def _unwanted_event(self, frame_start: int) -> bool:
+        names, buffer = self._passing_names, self._buffer
+        if names is None or not buffer.startswith(_EVENT_PREFIX, frame_start):
+            return False
+        head = buffer[frame_start + 7 : buffer.find(b"\n", frame_start)]
+        if (head[:-1] if head.endswith(b"\r") else head) in names:
+            return False
+        self.stats.filtered += 1
+        return True
 
     def _take_banner(self) -> Banner | None:
         """Consume the banner line if the stream starts with one."""
@@ -428,11 +533,15 @@ class AmiParser:
         self._buffer = self._buffer[-2:]
         self._pos = self._scan_from = 0
 
-    def _decode(self, frame: bytes) -> Message | FrameError | None:
+    def _decode(
+        self, frame: bytes, *, filtered: bool = False, event: bytes | None = None
+    ) -> Message | FrameError | None:
+        """A complete frame; ``filtered`` when the event filter was applied already,
+        ``event`` the name on its head line when that was read."""
         if len(frame) > self._max:
             self.stats.errors += 1
             return FrameError(f"frame exceeds {self._max} bytes; skipped", len(frame), frame[:80])
-        if self._filter is not None and frame.startswith(_EVENT_PREFIX):
+        if not filtered and self._filter is not None and frame.startswith(_EVENT_PREFIX):
             line_end = frame.find(b"\n")
             name = frame[len(_EVENT_PREFIX) : line_end].rstrip(b"\r").decode("ascii", "replace")
             if not self._filter.accepts(name, frame):
@@ -445,4 +554,5 @@ class AmiParser:
             self.stats.errors += 1
             return FrameError("no 'Key: Value' line in frame", len(frame), stripped[:80])
         self.stats.frames += 1
-        return Message(frame.decode("utf-8", errors="replace"))
+        head = None if event is None else event.decode("utf-8", errors="replace")
+        return Message(frame.decode("utf-8", errors="replace"), event=head)
