@@ -6,7 +6,7 @@ import importlib
 import platform
 import sys
 
-BENCHMARKS = ["correlation"]
+BENCHMARKS = ["correlation", "delivery"]
 
 
 def main(argv: list[str]) -> None:

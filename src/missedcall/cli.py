@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 from missedcall import __version__
 from missedcall.commands import calls as calls_command
+from missedcall.commands import check_smtp as check_smtp_command
 from missedcall.commands import decide as decide_command
 from missedcall.commands import journal as journal_command
 from missedcall.config import check_config_command
@@ -58,6 +59,21 @@ def build_parser() -> argparse.ArgumentParser:
     listing.set_defaults(run=journal_command.run_list)
     done.add_argument("entry_id", metavar="ENTRY_ID")
     done.set_defaults(run=journal_command.run_done)
+
+    smtp = commands.add_parser(
+        "check-smtp",
+        help="send a test mail through the configured SMTP server and show the conversation",
+    )
+    smtp.add_argument("--config", metavar="FILE", required=True, help="configuration ([smtp])")
+    smtp.add_argument(
+        "--to",
+        metavar="ADDRESS",
+        help="recipient of the test mail (default: the smtp.from address)",
+    )
+    smtp.add_argument(
+        "-v", "--verbose", action="store_true", help="show the server's replies in full"
+    )
+    smtp.set_defaults(run=check_smtp_command.run)
 
     check = commands.add_parser("check-config", help="validate a configuration file")
     check.add_argument("file", metavar="FILE")

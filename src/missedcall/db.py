@@ -102,6 +102,42 @@ MIGRATIONS: tuple[Migration, ...] = (
             WHERE state = 'open';
         """,
     ),
+    # -- outbox (missedcall.outbox.store) -----------------------------------
+    Migration(
+        2,
+        "the outbox: one mail per call and user, delivered by the server or the user's client",
+        """
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            call_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            dispatch TEXT NOT NULL CHECK (dispatch IN ('server', 'client')),
+            envelope_from TEXT NOT NULL,
+            envelope_to TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            data BLOB NOT NULL,
+            state TEXT NOT NULL DEFAULT 'queued' CHECK (
+                state IN ('queued', 'sending', 'sent', 'retry', 'failed', 'set_aside')
+            ),
+            queued_at REAL NOT NULL,
+            changed_at REAL NOT NULL,
+            first_attempt_at REAL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            recoveries INTEGER NOT NULL DEFAULT 0,
+            retry_at REAL,
+            reply_code INTEGER,
+            reply TEXT,
+            accepted_to TEXT NOT NULL DEFAULT '[]',
+            refused TEXT NOT NULL DEFAULT '[]',
+            UNIQUE (call_id, user_id),
+            CHECK ((state = 'retry') = (retry_at IS NOT NULL))
+        );
+        CREATE INDEX outbox_queued ON outbox (dispatch, id) WHERE state = 'queued';
+        CREATE INDEX outbox_retry ON outbox (retry_at) WHERE state = 'retry';
+        CREATE INDEX outbox_by_state ON outbox (state, id);
+        CREATE INDEX outbox_by_user ON outbox (user_id, state, id);
+        """,
+    ),
 )
 
 
@@ -155,7 +191,16 @@ def _use_wal(connection: sqlite3.Connection) -> None:
 
 @contextmanager
 def transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """Everything inside happens, or nothing does; the write lock is taken at once."""
+    """Everything inside happens, or nothing does; the write lock is taken at once.
+
+    Inside a transaction already (a group commit running several writers' work
+    together), it is a savepoint: the work joins the outer transaction, and a
+    failure undoes only its own part.
+    """
+    if connection.in_transaction:
+        with _savepoint(connection):
+            yield connection
+        return
     connection.execute("BEGIN IMMEDIATE")
     try:
         yield connection
@@ -164,6 +209,18 @@ def transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
             connection.execute("ROLLBACK")
         raise
     connection.execute("COMMIT")
+
+
+@contextmanager
+def _savepoint(connection: sqlite3.Connection) -> Iterator[None]:
+    connection.execute("SAVEPOINT nested")
+    try:
+        yield
+    except BaseException:
+        connection.execute("ROLLBACK TO nested")
+        connection.execute("RELEASE nested")
+        raise
+    connection.execute("RELEASE nested")
 
 
 def _migrate(connection: sqlite3.Connection, path: str | Path) -> None:
