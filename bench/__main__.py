@@ -6,7 +6,7 @@ import importlib
 import platform
 import sys
 
-BENCHMARKS = ["correlation", "delivery"]
+BENCHMARKS = ["correlation", "delivery", "render"]
 
 
 def main(argv: list[str]) -> None:

@@ -10,8 +10,13 @@ from missedcall import __version__
 from missedcall.commands import calls as calls_command
 from missedcall.commands import check_smtp as check_smtp_command
 from missedcall.commands import decide as decide_command
+from missedcall.commands import demo as demo_command
 from missedcall.commands import journal as journal_command
+from missedcall.commands import preview as preview_command
+from missedcall.commands import run as run_command
 from missedcall.config import check_config_command
+
+LOG_LEVELS = ["debug", "info", "warning", "error"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,6 +79,29 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="store_true", help="show the server's replies in full"
     )
     smtp.set_defaults(run=check_smtp_command.run)
+
+    server = commands.add_parser("run", help="run the server until SIGTERM or SIGINT")
+    server.add_argument("--config", metavar="FILE", required=True, help="configuration")
+    server.add_argument("--log-level", default="info", choices=LOG_LEVELS, help="default: info")
+    server.set_defaults(run=run_command.run)
+
+    demo = commands.add_parser(
+        "demo", help="the server on an embedded default: real recorded calls, a local SMTP sink"
+    )
+    demo.add_argument(
+        "--speed",
+        type=float,
+        metavar="FACTOR",
+        help="replay in real time sped up by FACTOR (default: as fast as possible)",
+    )
+    demo.add_argument("--log-level", default="warning", choices=LOG_LEVELS, help="default: warning")
+    demo.set_defaults(run=demo_command.run)
+
+    preview = commands.add_parser(
+        "preview", help="render a notification to .eml and .html files, to check templates"
+    )
+    preview_command.add_arguments(preview)
+    preview.set_defaults(run=preview_command.run)
 
     check = commands.add_parser("check-config", help="validate a configuration file")
     check.add_argument("file", metavar="FILE")

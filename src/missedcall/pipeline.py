@@ -1,14 +1,19 @@
 """What happens to every finished call: the verdict, remembered once, and callbacks closed.
 
 Shared by ``missedcall decide`` (which prints the verdicts) and ``missedcall run``
-(which goes on to render and deliver them), so both judge a call the same way.
+(which also queues the mails), so both judge a call the same way.  Judging only
+reads; committing writes the decision, the journal, the closed callbacks and
+(given a ``queue``) the outbox rows in one transaction, so a decision is never
+on disk without its mails, nor its mails without it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from missedcall.calls.record import CallRecord
+from missedcall.db import transaction
 from missedcall.directory.contacts import Contact, ContactLookup
 from missedcall.directory.users import Directory
 from missedcall.journal.callbacks import callbacks_in
@@ -18,12 +23,26 @@ from missedcall.rules.decision import ALREADY_NOTIFIED, Channel
 
 
 @dataclass(frozen=True, slots=True)
-class Handled:
+class Verdict:
     record: CallRecord
     decision: Decision
     contact: Contact | None
+    number: str  # the caller's number, normalised
+    replay: bool  # decided before: nothing new may come of it
+
+
+@dataclass(frozen=True, slots=True)
+class Handled:
+    verdict: Verdict
     new: Recorded  # the mails and journal entries this call adds now (none on a replay)
     callbacks_closed: int = 0
+
+    @property
+    def decision(self) -> Decision:
+        return self.verdict.decision
+
+
+Queue = Callable[[Recorded], object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,16 +53,28 @@ class CallHandler:
     contacts: ContactLookup | None = None
 
     def handle(self, record: CallRecord) -> Handled:
-        closed = self._close_callbacks(record)
+        return self.commit(self.verdict(record))
+
+    def verdict(self, record: CallRecord) -> Verdict:
+        """The decision on a call, from what is known now; writes nothing."""
         number = self.directory.numbering.normalize(record.caller.number)
         contact = self.contacts.find(record.caller.number) if self.contacts else None
         earlier = self.store.decision_for(record.call_id)
         if earlier is not None:
-            replay = replayed(record.call_id, earlier[1])
-            return Handled(record, replay, contact, Recorded(), closed)
+            return Verdict(record, replayed(record.call_id, earlier[1]), contact, number, True)
         decision = self.judge.decide(record, contact_found=contact is not None)
-        new = self.store.record_decision(record, decision, number)
-        return Handled(record, decision, contact, new, closed)
+        return Verdict(record, decision, contact, number, False)
+
+    def commit(self, verdict: Verdict, queue: Queue | None = None) -> Handled:
+        """Remember the verdict and hand what is new to ``queue``, all in one transaction."""
+        with transaction(self.store.connection):
+            closed = self._close_callbacks(verdict.record)
+            if verdict.replay:
+                return Handled(verdict, Recorded(), closed)
+            new = self.store.record_decision(verdict.record, verdict.decision, verdict.number)
+            if queue is not None and new.email:
+                queue(new)
+        return Handled(verdict, new, closed)
 
     def _close_callbacks(self, record: CallRecord) -> int:
         """A user calling a number back closes that user's open entries for it."""

@@ -9,14 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from missedcall.config import parse_config
 from missedcall.directory.contacts import (
     CSV_COLUMNS,
     Contact,
     ContactDirectory,
     ContactSourceError,
     CsvContacts,
-    build_sources,
 )
 from missedcall.directory.numbering import Numbering
 

@@ -45,6 +45,11 @@ class StateStore:
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._db = connection
 
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """For writers that must commit together with the store (the outbox)."""
+        return self._db
+
     # -- History -----------------------------------------------------------
 
     def last_notified(

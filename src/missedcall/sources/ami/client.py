@@ -646,14 +646,19 @@ class AmiClient:
             return
         names = sorted(self._event_filter.event_names())
         timeout = self._settings.action_timeout
-        answers = await asyncio.gather(
+        outcomes = await asyncio.gather(
             *(
                 connection.request(
                     "Filter", {"Operation": "Add", "Filter": f"Event: {name}"}, timeout
                 )
                 for name in names
-            )
+            ),
+            return_exceptions=True,  # every request settles, so no failure goes unread
         )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        answers = [outcome for outcome in outcomes if not isinstance(outcome, BaseException)]
         refused = [answer[0] for answer in answers if not _succeeded(answer[0])]
         if refused:
             log.warning(

@@ -144,6 +144,9 @@ class ReplayServer:
         """Every action received, in order, from every connection."""
         self.connections = 0
         """How many connections were accepted."""
+        self.finished = asyncio.Event()
+        """Set once every segment has been written to a client."""
+        self._streamed = 0
         self._segments = [_load(segment) for segment in segments]
         self._keep_last_open = keep_last_open
         self._channels_at_start = tuple(channels_at_start)
@@ -186,6 +189,11 @@ class ReplayServer:
         """Count a successful login; its number, 0 for the first."""
         self._logins += 1
         return self._logins - 1
+
+    def _note_streamed(self) -> None:
+        self._streamed += 1
+        if self._streamed >= len(self._segments):
+            self.finished.set()
 
     def _channels_for(self, login: int) -> tuple[Mapping[str, str], ...]:
         return self._channels_at_start if login == 0 else self._channels_after_reconnect
@@ -374,6 +382,7 @@ class _ReplaySession:
                 previous = await self._pace(piece, previous)
                 if self._passes(piece):
                     await self._send(piece)
+            self._server._note_streamed()
         if hang_up:
             self._writer.close()
 
