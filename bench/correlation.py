@@ -17,24 +17,12 @@ from pathlib import Path
 from missedcall.calls.asterisk import WANTED_EVENTS, AsteriskCorrelator
 from missedcall.calls.lines import ResourceNames
 from missedcall.sources.ami.protocol import AmiParser, Message
+from missedcall.sources.ami.replay_server import renumbered
 
 TRACES = Path(__file__).parents[1] / "tests" / "fixtures" / "asterisk"
 TARGET_EVENTS = 1_000_000
 CHUNK = 64 * 1024
 SIMULTANEOUS_CALLS = 10_000
-
-
-def renumbered(data: bytes, copy: int, *, shift_time: bool = True) -> bytes:
-    """The traces with every id renamed, so that each copy is new calls.
-
-    ``Uniqueid``/``Linkedid`` values (and their ``Dest``/``Target`` twins) all
-    end in ``id: <epoch>.<n>``; the copy number goes in front of the epoch.
-    With ``shift_time`` each copy also happens a day after the previous one.
-    """
-    data = data.replace(b"id: 1795", f"id: {copy}-1795".encode())
-    if shift_time:
-        data = data.replace(b"Timestamp: 17958", f"Timestamp: {17958 + copy}".encode())
-    return data
 
 
 def stream(target_events: int) -> tuple[bytes, int]:

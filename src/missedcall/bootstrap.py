@@ -22,7 +22,7 @@ from missedcall.directory.contacts import ContactDirectory, build_sources
 from missedcall.directory.users import Directory
 from missedcall.journal.store import StateStore
 from missedcall.outbox.commit import GroupCommitter
-from missedcall.outbox.runner import DeliveryRunner
+from missedcall.outbox.runner import Backoff, DeliveryRunner
 from missedcall.outbox.smtp import SmtpDelivery
 from missedcall.outbox.store import Outbox
 from missedcall.pipeline import CallHandler
@@ -131,6 +131,7 @@ def build_server(
     source: Source | None = None,
     clock: Callable[[], float] = time.time,
     web: bool = True,
+    backoff: Backoff | None = None,
 ) -> BuiltServer:
     connection = open_database(state_path(config))
     outbox = Outbox(connection)
@@ -139,7 +140,9 @@ def build_server(
     dispatch = config.notify.dispatch
     runner = None
     if dispatch == "server" and config.smtp is not None:
-        runner = DeliveryRunner(outbox, SmtpDelivery(config.smtp), clock, committer=committer)
+        runner = DeliveryRunner(
+            outbox, SmtpDelivery(config.smtp), clock, committer=committer, backoff=backoff
+        )
     server = Server(
         source=source or AmiClient(ami_settings(config), event_filter=WANTED_EVENTS),
         correlator=AsteriskCorrelator(

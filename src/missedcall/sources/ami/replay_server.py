@@ -77,6 +77,23 @@ def split_trace(data: bytes, at: int) -> tuple[bytes, bytes]:
     return data[:at], data[match.end() :] if match else b""
 
 
+def renumbered(data: bytes, copy: int, *, shift_time: bool = True) -> bytes:
+    """A recording whose calls are new ones: every id renamed, for load and soak runs.
+
+    ``Uniqueid``/``Linkedid`` values (and their ``Dest``/``Target`` twins) all
+    end in ``id: <epoch>.<n>``; the copy number goes in front of the epoch.
+    With ``shift_time`` each copy also happens a day after the previous one.
+    """
+    data = re.sub(rb"(id: )(\d)", lambda m: m.group(1) + f"{copy}-".encode() + m.group(2), data)
+    if shift_time:
+        data = re.sub(
+            rb"(Timestamp: )(\d+)",
+            lambda m: m.group(1) + str(int(m.group(2)) + 86400 * copy).encode(),
+            data,
+        )
+    return data
+
+
 def _load(segment: bytes | Path) -> bytes:
     """A recorded stream without its banner line: the server sends its own."""
     data = segment.read_bytes() if isinstance(segment, Path) else segment
