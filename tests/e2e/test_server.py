@@ -14,6 +14,7 @@ from pathlib import Path
 
 from missedcall.bootstrap import BuiltServer, build_server
 from missedcall.config import Config, parse_config
+from missedcall.demo import lab_config_text
 from missedcall.outbox.runner import Backoff
 from missedcall.render.message import message_id
 from missedcall.sources.ami.replay_server import ReplayServer, split_trace
@@ -38,23 +39,10 @@ EXPECTED_MAILS = {
 
 
 def lab_config(data_dir: Path, ami_port: int, smtp_port: int) -> Config:
-    local = f"""
-[server]
-data_dir = "{data_dir.as_posix()}"
-timezone = "UTC"
-[asterisk]
-host = "127.0.0.1"
-port = {ami_port}
-username = "missedcall"
-password = "secret"
-reconnect_max_seconds = 1
-[smtp]
-host = "127.0.0.1"
-port = {smtp_port}
-from = "Phone system <{SERVER_ADDRESS}>"
-timeout_seconds = 5
-"""
-    return parse_config(local + (FIXTURES / "config.toml").read_text(), base_dir=data_dir)
+    text = lab_config_text(
+        data_dir, ami_port, smtp_port, ami_secret="secret", server_address=SERVER_ADDRESS
+    )
+    return parse_config(text, base_dir=data_dir)
 
 
 def ids(mails: set[tuple[str, str]]) -> set[str]:

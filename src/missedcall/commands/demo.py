@@ -25,7 +25,7 @@ from missedcall.pipeline import Handled
 from missedcall.render.message import message_id
 from missedcall.sources.ami.replay_server import ReplayServer
 
-AMI_USER, AMI_SECRET = "missedcall", "demo-secret"
+AMI_USER, AMI_SECRET = "missedcall", "demo-secret"  # the lab config logs in as missedcall
 SERVER_ADDRESS = "pbx@example.com"
 SETTLE_TIMEOUT = 120.0
 
@@ -37,26 +37,10 @@ def run(args: argparse.Namespace) -> int:
 
 def demo_config(data_dir: Path, ami_port: int, smtp_port: int) -> Config:
     """The lab's users, pointed at the local replay and sink."""
-    lab = demo.lab_config().read_text(encoding="utf-8")
-    local = f"""
-[server]
-data_dir = "{data_dir.as_posix()}"
-timezone = "UTC"
-
-[asterisk]
-host = "127.0.0.1"
-port = {ami_port}
-username = "{AMI_USER}"
-password = "{AMI_SECRET}"
-
-[smtp]
-host = "127.0.0.1"
-port = {smtp_port}
-security = "none"
-from = "Phone system <{SERVER_ADDRESS}>"
-"""
-    # The lab file opens with its tables; put ours first so its [numbering] etc. stay.
-    return parse_config(local + lab, source="<demo>", base_dir=data_dir)
+    text = demo.lab_config_text(
+        data_dir, ami_port, smtp_port, ami_secret=AMI_SECRET, server_address=SERVER_ADDRESS
+    )
+    return parse_config(text, source="<demo>", base_dir=data_dir)
 
 
 async def _demo(speed: float | None) -> int:
