@@ -6,7 +6,7 @@ import importlib
 import platform
 import sys
 
-BENCHMARKS = ["correlation", "delivery", "render"]
+BENCHMARKS = ["correlation", "delivery", "e2e", "render"]
 
 
 def main(argv: list[str]) -> None:
