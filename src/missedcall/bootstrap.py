@@ -9,22 +9,30 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import uvicorn
+from fastapi import FastAPI
 
 from missedcall.api.app import build_app
+from missedcall.api.context import ApiContext
+from missedcall.auth.accounts import Accounts
+from missedcall.auth.ratelimit import LoginLimiter
+from missedcall.auth.sessions import SessionStore
+from missedcall.auth.tokens import TokenStore
 from missedcall.calls.asterisk import WANTED_EVENTS, AsteriskCorrelator
 from missedcall.config import Config
 from missedcall.db import open_database
 from missedcall.directory.contacts import ContactDirectory, build_sources
 from missedcall.directory.users import Directory
 from missedcall.journal.store import StateStore
+from missedcall.metrics import Metrics
 from missedcall.outbox.commit import GroupCommitter
 from missedcall.outbox.runner import Backoff, DeliveryRunner
 from missedcall.outbox.smtp import SmtpDelivery
 from missedcall.outbox.store import Outbox
+from missedcall.overrides import LiveSettings, OverrideStore
 from missedcall.pipeline import CallHandler
 from missedcall.render import LANGUAGES_DIR, TEMPLATES_DIR, Languages, Renderer, Templates
 from missedcall.render.folders import Layers
@@ -58,14 +66,31 @@ def build_judge(config: Config, directory: Directory, store: StateStore) -> Judg
     )
 
 
-def build_handler(config: Config, store: StateStore) -> CallHandler:
-    directory = Directory.from_config(config)
+def build_handler(
+    config: Config, store: StateStore, live: LiveSettings | None = None
+) -> CallHandler:
+    """Judges by the configuration in force: the file's, with what was changed at run time
+    (kept in the store's database; ``live`` if the caller holds it already)."""
+    in_force = (live or LiveSettings(config, OverrideStore(store.connection))).config
+    directory = Directory.from_config(in_force)
     return CallHandler(
-        judge=build_judge(config, directory, store),
+        judge=build_judge(in_force, directory, store),
         store=store,
         directory=directory,
         contacts=build_contacts(config, directory),
     )
+
+
+def follow_settings(server: Server, store: StateStore) -> Callable[[Config], None]:
+    """What a settings change does to a running server: the next call meets a new judge
+    and a directory with the users' own choices."""
+
+    def apply(config: Config) -> None:
+        directory = Directory.from_config(config)
+        judge = build_judge(config, directory, store)
+        server.handler = replace(server.handler, judge=judge, directory=directory)
+
+    return apply
 
 
 # ---------------------------------------------------------------------------
@@ -89,6 +114,28 @@ def build_renderer(config: Config, directory: Directory) -> Renderer:
 
 # ---------------------------------------------------------------------------
 # The running server: PBX source, correlator, pipeline, renderer, outbox, delivery, web
+
+
+def build_api(
+    config: Config,
+    server: Server,
+    live: LiveSettings,
+    store: StateStore,
+    clock: Callable[[], float] = time.time,
+) -> FastAPI:
+    """The REST API over a built server: accounts, sessions and tokens in its database."""
+    tokens = TokenStore(store.connection)
+    context = ApiContext(
+        server=server,
+        live=live,
+        store=store,
+        sessions=SessionStore(store.connection, store, config.api.session_idle_seconds),
+        tokens=tokens,
+        accounts=Accounts(config, tokens),
+        limiter=LoginLimiter(),
+        clock=clock,
+    )
+    return build_app(context)
 
 
 @dataclass
@@ -136,12 +183,20 @@ def build_server(
     connection = open_database(state_path(config))
     outbox = Outbox(connection)
     committer = GroupCommitter(outbox)
-    handler = build_handler(config, StateStore(connection))
+    store = StateStore(connection)
+    live = LiveSettings(config, OverrideStore(connection))
+    handler = build_handler(config, store, live)
+    metrics = Metrics()
     dispatch = config.notify.dispatch
     runner = None
     if dispatch == "server" and config.smtp is not None:
         runner = DeliveryRunner(
-            outbox, SmtpDelivery(config.smtp), clock, committer=committer, backoff=backoff
+            outbox,
+            SmtpDelivery(config.smtp),
+            clock,
+            committer=committer,
+            backoff=backoff,
+            metrics=metrics,
         )
     server = Server(
         source=source or AmiClient(ami_settings(config), event_filter=WANTED_EVENTS),
@@ -155,10 +210,15 @@ def build_server(
         dispatch=dispatch,
         runner=runner,
         clock=clock,
+        metrics=metrics,
     )
+    live.on_change(follow_settings(server, store))
     if web:
-        app = build_app(server.health, outbox, clock)
         server.web = uvicorn.Config(
-            app, host=config.api.host, port=config.api.port, log_level="warning", lifespan="off"
+            build_api(config, server, live, store, clock),
+            host=config.api.host,
+            port=config.api.port,
+            log_level="warning",
+            lifespan="on",
         )
     return BuiltServer(server, connection)

@@ -9,11 +9,14 @@ from collections.abc import Callable, Sequence
 from missedcall import __version__
 from missedcall.commands import calls as calls_command
 from missedcall.commands import check_smtp as check_smtp_command
+from missedcall.commands import client as client_command
 from missedcall.commands import decide as decide_command
 from missedcall.commands import demo as demo_command
 from missedcall.commands import journal as journal_command
+from missedcall.commands import passwd as passwd_command
 from missedcall.commands import preview as preview_command
 from missedcall.commands import run as run_command
+from missedcall.commands import token as token_command
 from missedcall.config import check_config_command
 
 LOG_LEVELS = ["debug", "info", "warning", "error"]
@@ -103,10 +106,28 @@ def build_parser() -> argparse.ArgumentParser:
     preview_command.add_arguments(preview)
     preview.set_defaults(run=preview_command.run)
 
+    _add_account_commands(commands)
+
     check = commands.add_parser("check-config", help="validate a configuration file")
     check.add_argument("file", metavar="FILE")
     check.set_defaults(run=_check_config)
     return parser
+
+
+def _add_account_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The user's client, and the administrator's password and token helpers."""
+    client = commands.add_parser(
+        "client", help="send your missed-call mails from this machine (notify.dispatch = client)"
+    )
+    client_command.add_arguments(client)
+    client.set_defaults(run=client_command.run)
+    passwd = commands.add_parser(
+        "passwd", help="print an argon2 hash of a password read from standard input"
+    )
+    passwd.set_defaults(run=passwd_command.run)
+    token = commands.add_parser("token", help="API tokens: create, list, revoke")
+    token_command.add_arguments(token)
+    token.set_defaults(run=token_command.run)
 
 
 def _check_config(args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Self, TypeVar
 from zoneinfo import ZoneInfo, available_timezones
 
 import phonenumbers
@@ -34,6 +34,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 __all__ = [
+    "ADMIN_ACCOUNT",
     "ApiSettings",
     "AsteriskSettings",
     "Config",
@@ -57,6 +58,7 @@ __all__ = [
     "load_config",
     "machine_zone",
     "parse_config",
+    "validate_model",
 ]
 
 
@@ -96,6 +98,12 @@ _MAILBOX = re.compile(
 _LINK_PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,8}:")
 _EXCLUDED = re.compile(r"\+?[0-9][0-9 ()./-]*\*?")
 _HOST = re.compile(r"[^\s/]+")
+# An argon2 hash in the PHC string format, as ``missedcall passwd`` prints it.
+_ARGON2 = re.compile(
+    r"\$argon2(?:id|i|d)\$v=[0-9]+\$m=[0-9]+,t=[0-9]+,p=[0-9]+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+"
+)
+ADMIN_ACCOUNT = "admin"
+"""The administrator's login name; no user may have it as id."""
 
 
 def _user_id(value: str) -> str:
@@ -138,6 +146,15 @@ def _mailbox(value: str) -> str:
 def _host(value: str) -> str:
     if not _HOST.fullmatch(value):
         raise ValueError("must be a host name or IP address")
+    return value
+
+
+def _password_hash(value: str) -> str:
+    if not _ARGON2.fullmatch(value):
+        raise ValueError(
+            "must be an argon2 hash such as '$argon2id$v=19$m=65536,t=3,p=4$…'"
+            " (make one with 'missedcall passwd')"
+        )
     return value
 
 
@@ -186,6 +203,7 @@ Mailbox = Annotated[str, AfterValidator(_mailbox)]
 Host = Annotated[str, AfterValidator(_host)]
 FilePath = Annotated[Path, AfterValidator(_resolve)]
 ExcludedNumber = Annotated[str, AfterValidator(_excluded)]
+PasswordHash = Annotated[str, AfterValidator(_password_hash)]
 Flag = Annotated[bool, Field(strict=True)]
 Port = Annotated[int, Field(strict=True, ge=1, le=65535)]
 Seconds = Annotated[float, Field(strict=True, gt=0)]
@@ -194,6 +212,9 @@ Recipients = Literal["none", "first", "last", "all"]
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+_Model = TypeVar("_Model", bound=BaseModel)
 
 
 # ---------------------------------------------------------------------------
@@ -281,6 +302,7 @@ class UserSettings(_Section):
     notify: Flag = True
     when: Literal["always", "logged_off"] = "always"
     lines: tuple[Line, ...] = ()
+    password_hash: PasswordHash | None = Field(default=None, repr=False)
 
     @model_validator(mode="before")
     @classmethod
@@ -558,8 +580,9 @@ class ApiSettings(_Section):
 
     host: Host = "127.0.0.1"
     port: Port = 8025
-    admin_password_hash: str | None = None
+    admin_password_hash: PasswordHash | None = Field(default=None, repr=False)
     metrics_public: Flag = False
+    session_idle_seconds: Seconds = 3600
 
 
 class Config(_Section):
@@ -610,6 +633,8 @@ def _duplicate_users(users: Sequence[UserSettings]) -> Iterator[_Problem]:
     ids: dict[str, int] = {}
     owners: dict[str, str] = {}
     for index, user in enumerate(users):
+        if user.id == ADMIN_ACCOUNT:
+            yield (index, "id"), f"{ADMIN_ACCOUNT!r} is reserved for the administrator's login"
         if user.id in ids:
             yield (
                 (index, "id"),
@@ -649,8 +674,16 @@ def parse_config(text: str, *, source: str = "<string>", base_dir: Path | None =
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError([_syntax_message(source, str(error))]) from None
+    return validate_model(Config, data, base_dir=base_dir)
+
+
+def validate_model(
+    model: type[_Model], data: Mapping[str, object], *, base_dir: Path | None = None
+) -> _Model:
+    """``data`` validated as ``model`` (the file, or a part of it changed at run time);
+    :class:`ConfigError` names each bad key as the file does."""
     try:
-        return Config.model_validate(data, context={"base_dir": base_dir})
+        return model.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as error:
         raise ConfigError(_messages(error.errors(include_url=False))) from None
 

@@ -138,6 +138,66 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX outbox_by_user ON outbox (user_id, state, id);
         """,
     ),
+    # -- the API (missedcall.auth, missedcall.overrides) --------------------
+    Migration(
+        3,
+        "API sessions and tokens, settings changed at run time, users' own choices, calls by user",
+        """
+        CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY,
+            secret_hash TEXT NOT NULL UNIQUE,
+            account TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('admin', 'user')),
+            via TEXT NOT NULL CHECK (via IN ('web', 'client', 'api')),
+            csrf_token TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            expires_at REAL NOT NULL
+        );
+        CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+        CREATE INDEX sessions_by_account ON sessions (account, via);
+        CREATE TABLE api_tokens (
+            id INTEGER PRIMARY KEY,
+            secret_hash TEXT NOT NULL UNIQUE,
+            account TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('admin', 'user')),
+            name TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            last_used_at REAL,
+            revoked_at REAL
+        );
+        CREATE TABLE settings_overrides (
+            key TEXT PRIMARY KEY,
+            value_json TEXT NOT NULL,
+            changed_at REAL NOT NULL,
+            changed_by TEXT NOT NULL
+        );
+        CREATE TABLE user_overrides (
+            user_id TEXT NOT NULL,
+            key TEXT NOT NULL CHECK (key IN ('notify', 'language', 'when')),
+            value_json TEXT NOT NULL,
+            changed_at REAL NOT NULL,
+            changed_by TEXT NOT NULL,
+            PRIMARY KEY (user_id, key)
+        );
+        CREATE TABLE call_users (
+            call_id TEXT NOT NULL REFERENCES decisions (call_id),
+            user_id TEXT NOT NULL,
+            decided_at REAL NOT NULL,
+            UNIQUE (user_id, call_id)
+        );
+        CREATE INDEX call_users_recent ON call_users (user_id, decided_at);
+        INSERT OR IGNORE INTO call_users (call_id, user_id, decided_at)
+            SELECT d.call_id, json_extract(named.value, '$.user'), d.decided_at
+            FROM decisions AS d, json_each(d.decision_json, '$.email') AS named
+            UNION ALL
+            SELECT d.call_id, json_extract(named.value, '$.user'), d.decided_at
+            FROM decisions AS d, json_each(d.decision_json, '$.journal') AS named
+            UNION ALL
+            SELECT d.call_id, json_extract(named.value, '$.user'), d.decided_at
+            FROM decisions AS d, json_each(d.decision_json, '$.skipped') AS named
+            WHERE json_extract(named.value, '$.user') IS NOT NULL;
+        """,
+    ),
 )
 
 

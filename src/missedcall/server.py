@@ -13,7 +13,12 @@ Three tasks share one event loop and one SQLite database:
   and hands them to the SMTP server, retrying and failing as the replies say.
   The outbox decouples it from intake: a slow or absent SMTP server never
   stalls the reading of PBX events.
-* *web* serves the health check (and, later, the API) over HTTP.
+* *web* serves the health check, the REST API and the metrics over HTTP.
+
+Settings changed at run time reach the rules by a new ``handler`` (a new judge
+and directory, see :mod:`missedcall.overrides`): each call is judged by the
+handler in place when it ends.  The server counts what it does in ``metrics``
+(:mod:`missedcall.metrics`).
 
 Stopping (SIGTERM, SIGINT) closes the PBX connection, lets intake finish the
 items already read, waits for their commits, gives delivery a moment to settle
@@ -35,6 +40,7 @@ import uvicorn
 from missedcall.calls.asterisk import AsteriskCorrelator
 from missedcall.calls.record import CallRecord, iso_time
 from missedcall.journal.store import Recorded
+from missedcall.metrics import Metrics
 from missedcall.outbox.commit import GroupCommitter
 from missedcall.outbox.mail import OutgoingMail
 from missedcall.outbox.runner import DeliveryRunner
@@ -96,12 +102,14 @@ class Server:
     runner: DeliveryRunner | None
     web: uvicorn.Config | None = None
     clock: Callable[[], float] = time.time
+    metrics: Metrics = field(default_factory=Metrics)
     health: Health = field(init=False)
     decided: list[Handled] = field(default_factory=list, init=False)
     keep_decisions: bool = False  # the demo lists them at the end
 
     def __post_init__(self) -> None:
         self.health = Health(started_at=self.clock())
+        self.metrics.watch(self.health, self.outbox, self.clock)
 
     async def serve(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set, then shut down cleanly."""
@@ -145,6 +153,7 @@ class Server:
         if isinstance(item, Received):
             self.health.pbx_connected = True
             self.health.last_event_at = item.received_at
+            self.metrics.event_received()
         elif isinstance(item, ConnectionLost):
             self.health.pbx_connected = False
             log.warning("pbx connection lost at=%s reason=%s", iso_time(item.at), item.reason)
@@ -165,6 +174,7 @@ class Server:
         handled = await self.committer.write(lambda: self.handler.commit(verdict, queue))
         self.health.calls_decided += 1
         self.health.mails_queued += sum(queued)
+        self.metrics.call_decided(record, handled.decision, sum(queued), self.clock())
         if queued and self.runner is not None:
             self.runner.wake()
         if self.keep_decisions:

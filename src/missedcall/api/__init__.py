@@ -1,1 +1,7 @@
-"""The HTTP side of the server: health check now; the REST API and web page build on it."""
+"""The HTTP side of the server: health, the REST API (``/api/v1``) and metrics.
+
+One module per domain -- ``sessions`` (log on and off), ``users`` (who am I,
+self-service), ``calls``, ``journal``, ``outbox``, ``settings``, ``templates``,
+``client`` (client dispatch), ``metrics`` -- over the shared ``context`` and
+``security`` (who is asking).  ``app`` puts them together.  See docs/api.md.
+"""

@@ -139,6 +139,39 @@ class StateStore:
                 json.dumps(decision.to_json(), ensure_ascii=False),
             ),
         )
+        named = {t.user for t in (*decision.email, *decision.journal)}
+        named.update(s.user for s in decision.skipped if s.user is not None)
+        self._db.executemany(
+            "INSERT OR IGNORE INTO call_users (call_id, user_id, decided_at) VALUES (?, ?, ?)",
+            [(record.call_id, user, record.ended_at) for user in sorted(named)],
+        )
+
+    def recent_decisions(
+        self, user: str | None = None, limit: int = 50
+    ) -> list[tuple[JsonObject, JsonObject]]:
+        """The newest decided calls first, as (record, decision) JSON objects; with ``user``
+        only those whose verdict names that user (mailed, journaled, or skipped and why)."""
+        if user is None:
+            rows = self._db.execute(
+                "SELECT record_json, decision_json FROM decisions"
+                " ORDER BY decided_at DESC, call_id DESC LIMIT ?",
+                (limit,),
+            )
+        else:
+            rows = self._db.execute(
+                "SELECT d.record_json, d.decision_json FROM call_users AS c"
+                " JOIN decisions AS d ON d.call_id = c.call_id WHERE c.user_id = ?"
+                " ORDER BY c.decided_at DESC, c.call_id DESC LIMIT ?",
+                (user, limit),
+            )
+        return [(json.loads(record), json.loads(decision)) for record, decision in rows]
+
+    def concerns(self, call_id: str, user: str) -> bool:
+        """Whether the verdict on the call names the user."""
+        row = self._db.execute(
+            "SELECT 1 FROM call_users WHERE user_id = ? AND call_id = ?", (user, call_id)
+        ).fetchone()
+        return row is not None
 
     def _notify(self, channel: Channel, record: CallRecord, target: Target, number: str) -> bool:
         cursor = self._db.execute(

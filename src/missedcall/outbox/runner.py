@@ -38,6 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
+from missedcall.metrics import FailureKind, Metrics
 from missedcall.outbox.commit import GroupCommitter
 from missedcall.outbox.mail import Refusal
 from missedcall.outbox.smtp import DeliveryResult, Reply, SmtpDelivery
@@ -81,6 +82,7 @@ class DeliveryRunner:
         backoff: Backoff | None = None,
         committer: GroupCommitter | None = None,
         poll_seconds: float = 1.0,
+        metrics: Metrics | None = None,
     ) -> None:
         self._outbox = outbox
         self._delivery = delivery
@@ -91,6 +93,7 @@ class DeliveryRunner:
         self._max_age = delivery.settings.retry_max_age_seconds
         self._committer = committer or GroupCommitter(outbox)
         self._poll_seconds = poll_seconds
+        self._metrics = metrics
         self._wakeup = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()  # claimed, not yet settled
         self._room = asyncio.Event()  # set when at most half a batch is in flight
@@ -223,6 +226,8 @@ class DeliveryRunner:
                     row.id, now, accepted=result.accepted, refused=result.refused
                 ),
             )
+            if self._metrics is not None:
+                self._metrics.mail_delivered("server", row.queued_at, now)
             log.info(
                 "outbox sent id=%d call=%s user=%s message_id=%s to=%s attempt=%d reply=%r",
                 row.id,
@@ -264,6 +269,7 @@ class DeliveryRunner:
                 refused=result.refused,
             ),
         )
+        self._note_failure("temporary")
         log.warning(
             "outbox retry id=%d call=%s user=%s attempt=%d in=%.1fs reason=%r",
             row.id,
@@ -302,6 +308,7 @@ class DeliveryRunner:
                 refused=result.refused,
             ),
         )
+        self._note_failure("permanent")
         log.error(
             "outbox failed id=%d call=%s user=%s attempt=%d why=%s code=%s reply=%r",
             row.id,
@@ -316,6 +323,7 @@ class DeliveryRunner:
     async def _set_aside(self, row: Claimed, details: str) -> None:
         """Never lose the row: if even this fails it stays sending, for the next recovery."""
         reason = details.strip().splitlines()[-1]
+        self._note_failure("set_aside")
         log.error(
             "outbox set aside id=%d call=%s user=%s error=%r\n%s",
             row.id,
@@ -328,6 +336,10 @@ class DeliveryRunner:
             await self._write(row, lambda: self._outbox.set_aside(row.id, self._clock(), reason))
         except Exception:
             log.exception("outbox cannot set aside id=%d, left sending", row.id)
+
+    def _note_failure(self, kind: FailureKind) -> None:
+        if self._metrics is not None:
+            self._metrics.delivery_failed(kind)
 
     async def _write(self, row: Claimed, settle: Callable[[], bool]) -> None:
         if not await self._committer.write(settle):

@@ -76,6 +76,7 @@ class Claimed:
     mail: OutgoingMail
     attempts: int  # before this one
     first_attempt_at: float | None
+    queued_at: float  # the call's hang-up: what delivery lag is measured from
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +191,8 @@ class Outbox:
                 "SELECT id FROM outbox WHERE state = 'queued' AND dispatch = 'server'"
                 " UNION ALL SELECT id FROM outbox WHERE state = 'retry' AND retry_at <= :now"
                 " ORDER BY id LIMIT :limit)"
-                f" RETURNING {_MAIL_COLUMNS}, attempts, first_attempt_at, accepted_to, refused",
+                f" RETURNING {_MAIL_COLUMNS}, attempts, first_attempt_at, queued_at, accepted_to,"
+                " refused",
                 {"now": now, "limit": limit},
             )
         return sorted((_claimed(row) for row in rows), key=lambda claimed: claimed.id)
@@ -369,9 +371,16 @@ class Outbox:
 
     # -- Queries -----------------------------------------------------------
 
-    def counts_by_state(self) -> dict[State, int]:
+    def counts_by_state(self, user: str | None = None) -> dict[State, int]:
+        """How many rows are in each state, of one user or all."""
         counts = dict.fromkeys(STATES, 0)
-        for state, count in self._db.execute("SELECT state, count(*) FROM outbox GROUP BY state"):
+        if user is None:
+            rows = self._db.execute("SELECT state, count(*) FROM outbox GROUP BY state")
+        else:
+            rows = self._db.execute(
+                "SELECT state, count(*) FROM outbox WHERE user_id = ? GROUP BY state", (user,)
+            )
+        for state, count in rows:
             counts[state] = count
         return counts
 
@@ -382,6 +391,10 @@ class Outbox:
             " WHERE state IN ('queued', 'sending', 'retry') AND dispatch = 'server'"
         ).fetchone()
         return None if row[0] is None else max(0.0, now - row[0])
+
+    def row(self, row_id: int) -> OutboxRow | None:
+        rows = self._rows(f"SELECT {_ROW_COLUMNS} FROM outbox WHERE id = ?", (row_id,))
+        return _outbox_row(rows[0]) if rows else None
 
     def rows(
         self, state: State | None = None, user: str | None = None, limit: int = 100
@@ -435,7 +448,9 @@ def _claimed(row: sqlite3.Row) -> Claimed:
     done = set(json.loads(row["accepted_to"]))
     done.update(r.recipient for r in _refusals(row["refused"]) if r.permanent)
     waiting = [r for r in json.loads(row["envelope_to"]) if r not in done]
-    return Claimed(row["id"], _mail(row, waiting), row["attempts"], row["first_attempt_at"])
+    return Claimed(
+        row["id"], _mail(row, waiting), row["attempts"], row["first_attempt_at"], row["queued_at"]
+    )
 
 
 def _outbox_row(row: sqlite3.Row) -> OutboxRow:
