@@ -26,6 +26,7 @@ from missedcall.config import Config
 from missedcall.db import open_database
 from missedcall.directory.contacts import ContactDirectory, build_sources
 from missedcall.directory.users import Directory
+from missedcall.journal.pending import PendingHistory
 from missedcall.journal.store import StateStore
 from missedcall.metrics import Metrics
 from missedcall.outbox.commit import GroupCommitter
@@ -37,6 +38,7 @@ from missedcall.pipeline import CallHandler
 from missedcall.render import LANGUAGES_DIR, TEMPLATES_DIR, Languages, Renderer, Templates
 from missedcall.render.folders import Layers
 from missedcall.rules import Judge, Policy
+from missedcall.rules.ports import History
 from missedcall.server import Server, Source
 from missedcall.sources.ami.client import AmiClient, AmiSettings
 
@@ -54,40 +56,48 @@ def build_contacts(config: Config, directory: Directory) -> ContactDirectory | N
     return ContactDirectory(sources, directory.numbering, config.contacts.cache_ttl_seconds)
 
 
-def build_judge(config: Config, directory: Directory, store: StateStore) -> Judge:
+def build_judge(
+    config: Config, directory: Directory, store: StateStore, history: History | None = None
+) -> Judge:
+    """``history``: where the rules look up earlier notifications, the store by default."""
     return Judge(
         email_policy=Policy.from_settings(config.notify),
         journal_policy=Policy.from_settings(config.journal),
         users=directory,
         numbering=directory.numbering,
         timezone=config.server.zone,
-        history=store,
+        history=history or store,
         presence=store,
     )
 
 
 def build_handler(
-    config: Config, store: StateStore, live: LiveSettings | None = None
+    config: Config,
+    store: StateStore,
+    live: LiveSettings | None = None,
+    history: History | None = None,
 ) -> CallHandler:
     """Judges by the configuration in force: the file's, with what was changed at run time
     (kept in the store's database; ``live`` if the caller holds it already)."""
     in_force = (live or LiveSettings(config, OverrideStore(store.connection))).config
     directory = Directory.from_config(in_force)
     return CallHandler(
-        judge=build_judge(in_force, directory, store),
+        judge=build_judge(in_force, directory, store, history),
         store=store,
         directory=directory,
         contacts=build_contacts(config, directory),
     )
 
 
-def follow_settings(server: Server, store: StateStore) -> Callable[[Config], None]:
+def follow_settings(
+    server: Server, store: StateStore, history: History | None = None
+) -> Callable[[Config], None]:
     """What a settings change does to a running server: the next call meets a new judge
     and a directory with the users' own choices."""
 
     def apply(config: Config) -> None:
         directory = Directory.from_config(config)
-        judge = build_judge(config, directory, store)
+        judge = build_judge(config, directory, store, history)
         server.handler = replace(server.handler, judge=judge, directory=directory)
 
     return apply
@@ -185,7 +195,8 @@ def build_server(
     committer = GroupCommitter(outbox)
     store = StateStore(connection)
     live = LiveSettings(config, OverrideStore(connection))
-    handler = build_handler(config, store, live)
+    pending = PendingHistory(store)
+    handler = build_handler(config, store, live, pending)
     metrics = Metrics()
     dispatch = config.notify.dispatch
     runner = None
@@ -194,6 +205,9 @@ def build_server(
             outbox,
             SmtpDelivery(config.smtp),
             clock,
+            # Claim little more than what is sent at once: a claimed row a crash
+            # leaves behind counts against the crash-loop cap of that row.
+            batch=2 * config.smtp.max_connections,
             committer=committer,
             backoff=backoff,
             metrics=metrics,
@@ -211,8 +225,9 @@ def build_server(
         runner=runner,
         clock=clock,
         metrics=metrics,
+        pending=pending,
     )
-    live.on_change(follow_settings(server, store))
+    live.on_change(follow_settings(server, store, pending))
     if web:
         server.web = uvicorn.Config(
             build_api(config, server, live, store, clock),

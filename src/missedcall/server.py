@@ -39,6 +39,7 @@ import uvicorn
 
 from missedcall.calls.asterisk import AsteriskCorrelator
 from missedcall.calls.record import CallRecord, iso_time
+from missedcall.journal.pending import PendingHistory
 from missedcall.journal.store import Recorded
 from missedcall.metrics import Metrics
 from missedcall.outbox.commit import GroupCommitter
@@ -53,6 +54,7 @@ log = logging.getLogger("missedcall.server")
 calls_log = logging.getLogger("missedcall.calls")
 
 SHUTDOWN_GRACE_SECONDS = 5.0
+MAX_UNCOMMITTED = 256  # verdicts waiting for their group commit before intake waits too
 
 
 class Source(Protocol):
@@ -106,6 +108,8 @@ class Server:
     health: Health = field(init=False)
     decided: list[Handled] = field(default_factory=list, init=False)
     keep_decisions: bool = False  # the demo lists them at the end
+    pending: PendingHistory | None = None  # judged, not yet written: history all the same
+    _writes: set[asyncio.Future[Handled]] = field(default_factory=set, init=False)
 
     def __post_init__(self) -> None:
         self.health = Health(started_at=self.clock())
@@ -145,8 +149,11 @@ class Server:
             async for item in self.source.items():
                 self._note(item)
                 for record in self.correlator.feed(item):
-                    await self.handle(record)
+                    await self.submit(record)
+                    await asyncio.sleep(0)  # let delivery and the group commit have their turn
         finally:
+            if self._writes:  # what was judged is written before the server stops
+                await asyncio.wait(self._writes)
             self.health.intake_running = False
 
     def _note(self, item: SourceItem) -> None:
@@ -163,7 +170,18 @@ class Server:
 
     async def handle(self, record: CallRecord) -> Handled:
         """Judge one finished call, render its mails, commit all of it durably."""
-        verdict = self.handler.verdict(record)
+        return await await_committed(await self.submit(record))
+
+    async def submit(self, record: CallRecord) -> asyncio.Future[Handled]:
+        """Judge and render a call now; its verdict goes to disk with the next group commit.
+
+        Intake goes on with the next call meanwhile (the uncommitted verdicts
+        count as history for it); at most ``MAX_UNCOMMITTED`` wait at a time.
+        """
+        while len(self._writes) >= MAX_UNCOMMITTED:
+            await asyncio.wait(self._writes, return_when=asyncio.FIRST_COMPLETED)
+        handler = self.handler  # a settings change meanwhile must not split a call
+        verdict = handler.verdict(record)
         mails = self._render(verdict)
         queued: list[int] = []
 
@@ -171,7 +189,28 @@ class Server:
             wanted = [mails[t.user] for t in new.email if t.user in mails]
             queued.append(self.outbox.enqueue(wanted, self.dispatch, record.ended_at))
 
-        handled = await self.committer.write(lambda: self.handler.commit(verdict, queue))
+        if self.pending is not None:
+            self.pending.hold(verdict.decision, verdict.number, record.ended_at)
+        write = asyncio.ensure_future(self.committer.write(lambda: handler.commit(verdict, queue)))
+        self._writes.add(write)
+        write.add_done_callback(lambda done: self._committed(done, verdict, queued))
+        return write
+
+    def _committed(
+        self, write: asyncio.Future[Handled], verdict: Verdict, queued: list[int]
+    ) -> None:
+        self._writes.discard(write)
+        record = verdict.record
+        if self.pending is not None:
+            self.pending.release(verdict.decision, verdict.number, record.ended_at)
+        if write.cancelled() or write.exception() is not None:
+            log.error(
+                "call not recorded call=%s error=%r",
+                record.call_id,
+                None if write.cancelled() else write.exception(),
+            )
+            return
+        handled = write.result()
         self.health.calls_decided += 1
         self.health.mails_queued += sum(queued)
         self.metrics.call_decided(record, handled.decision, sum(queued), self.clock())
@@ -180,7 +219,6 @@ class Server:
         if self.keep_decisions:
             self.decided.append(handled)
         _log_verdict(handled, sum(queued), self.dispatch)
-        return handled
 
     def _render(self, verdict: Verdict) -> dict[str, OutgoingMail]:
         mails: dict[str, OutgoingMail] = {}
@@ -229,6 +267,11 @@ def _log_verdict(handled: Handled, queued: int, dispatch: Dispatch) -> None:
         handled.verdict.replay,
         record.incomplete,
     )
+
+
+async def await_committed(write: asyncio.Future[Handled]) -> Handled:
+    """The handled call once written; the error if writing it failed."""
+    return await asyncio.shield(write)
 
 
 async def _finish(task: asyncio.Task[object] | asyncio.Task[None], grace: float) -> None:
