@@ -66,7 +66,7 @@ def build_judge(
         users=directory,
         numbering=directory.numbering,
         timezone=config.server.zone,
-        history=history or store,
+        history=store if history is None else history,
         presence=store,
     )
 

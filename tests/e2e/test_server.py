@@ -38,11 +38,11 @@ EXPECTED_MAILS = {
 }  # fmt: skip
 
 
-def lab_config(data_dir: Path, ami_port: int, smtp_port: int) -> Config:
+def lab_config(data_dir: Path, ami_port: int, smtp_port: int, extra: str = "") -> Config:
     text = lab_config_text(
         data_dir, ami_port, smtp_port, ami_secret="secret", server_address=SERVER_ADDRESS
     )
-    return parse_config(text, base_dir=data_dir)
+    return parse_config(extra + text, base_dir=data_dir)
 
 
 def ids(mails: set[tuple[str, str]]) -> set[str]:
@@ -79,6 +79,7 @@ async def running(
     sink_up: bool = True,
     channels_after_reconnect: Sequence[dict[str, str]] = (),
     smtp_connections: int = 2,
+    extra_config: str = "",
 ) -> AsyncIterator[Running]:
     sink = sink or SmtpSink()
     await sink.start()
@@ -92,7 +93,7 @@ async def running(
         channels_after_reconnect=channels_after_reconnect,
     )
     _, ami_port = await replay.start()
-    config = lab_config(tmp_path, ami_port, sink.port)
+    config = lab_config(tmp_path, ami_port, sink.port, extra_config)
     assert config.smtp is not None
     smtp = config.smtp.model_copy(update={"max_connections": smtp_connections})
     config = config.model_copy(update={"smtp": smtp})
@@ -202,3 +203,20 @@ async def test_a_pbx_connection_dropped_mid_call_reports_it_incomplete_and_inven
     assert incomplete.answered_by is None
     assert answered.call_id == "1795849596.4" and not answered.incomplete
     assert run.replay.connections == 2
+
+
+async def test_a_caller_ringing_again_before_the_last_verdict_is_written_meets_history(
+    tmp_path: Path,
+) -> None:
+    # The server judges the next call while the previous verdict waits for its
+    # group commit: repeated_same_day must see it all the same.
+    extra = "[notify.exceptions]\nrepeated_same_day = true\n"
+    async with running(tmp_path, [ALL_RECORDINGS], extra_config=extra) as run:
+        await run.until(lambda: run.server.health.calls_decided == len(TRACES))
+        await run.until(lambda: len(run.sink.received) == 3)
+        await asyncio.sleep(0.2)
+    assert sorted(m.envelope_to[0] for m in run.sink.received) == [
+        "anna@example.com",
+        "bernd@example.com",
+        "carla@example.com",
+    ]

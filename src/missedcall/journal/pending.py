@@ -44,7 +44,9 @@ class PendingHistory:
         waiting = [at for at in self._waiting.get((channel, user, number), ()) if at < before]
         return max([at for at in (stored, *waiting) if at is not None], default=None)
 
-    def __len__(self) -> int:
+    def waiting(self) -> int:
+        """How many notifications wait to be written (not ``__len__``: an empty
+        history is still a history, never falsy)."""
         return sum(len(times) for times in self._waiting.values())
 
 
