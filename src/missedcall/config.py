@@ -513,6 +513,14 @@ class NumberingSettings(_Section):
     area_code: str | None = None
     did_prefix: str | None = None
     internal_max_digits: Annotated[int, Field(strict=True, ge=0, le=15)] = 6
+    outside_prefix: str | None = None
+
+    @field_validator("outside_prefix")
+    @classmethod
+    def _outside_prefix(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[0-9*#]{1,4}", value):
+            raise ValueError("must be the 1 to 4 digits dialled for an outside line, such as '0'")
+        return value
 
     @field_validator("country")
     @classmethod

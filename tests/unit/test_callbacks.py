@@ -93,3 +93,17 @@ def test_a_line_without_a_user_calls_back_for_nobody() -> None:
 @pytest.mark.parametrize("dialed", ["", "s", "*97", "anonymous"])
 def test_what_is_not_a_number_is_no_callback(dialed: str) -> None:
     assert callbacks_in(call(dialed), DIRECTORY) == []
+
+
+def test_a_callback_dialled_with_the_outside_line_prefix_matches_the_caller() -> None:
+    from missedcall.config import parse_config
+    from missedcall.directory.users import Directory as Dir
+
+    config = parse_config(
+        '[numbering]\ncountry = "DE"\narea_code = "30"\noutside_prefix = "0"\n'
+        '[[users]]\nid = "anna"\nname = "Anna"\nlines = ["201"]\n'
+    )
+    numbering = Dir.from_config(config).numbering
+    assert numbering.dialed("00891234567") == "+49891234567"  # 0 for the line, then 089...
+    assert numbering.dialed("05552017") == "+49305552017"  # 0 for the line, then a local number
+    assert numbering.dialed("0205") == numbering.normalize("0205")  # too short to be outside

@@ -39,6 +39,7 @@ class Numbering:
     area_code: str | None = None
     did_prefix: str | None = None
     internal_max_digits: int = 6
+    outside_prefix: str | None = None
     _country_code: str = field(init=False, repr=False, compare=False)
     _trunk_prefix: str = field(init=False, repr=False, compare=False)
     _idd: re.Pattern[str] = field(init=False, repr=False, compare=False)
@@ -77,6 +78,17 @@ class Numbering:
         if self.area_code:
             return _e164(self.area_code + digits, country) or digits
         return _e164(digits, country, valid_only=True) or digits
+
+    def dialed(self, number: str) -> str:
+        """A number a user dialled, normalised: without the outside-line prefix
+        (``0`` ``0891234567`` is ``+49891234567``), so a callback compares
+        equal to the caller's number."""
+        prefix = self.outside_prefix
+        if prefix and number.startswith(prefix):
+            rest = number[len(prefix) :]
+            if len(rest) > self.internal_max_digits:
+                return self.normalize(rest)
+        return self.normalize(number)
 
     def line_of(self, number: str, lines: Container[str]) -> str | None:
         """The line ``number`` reaches: itself if it is a line, or the rest after the DID prefix."""

@@ -37,6 +37,7 @@ class Directory:
                 area_code=numbering.area_code,
                 did_prefix=numbering.did_prefix,
                 internal_max_digits=numbering.internal_max_digits,
+                outside_prefix=numbering.outside_prefix,
             ),
             owners={line: user.id for user in config.users for line in user.lines},
             devices={_device_key(name): line for name, line in config.asterisk.devices.items()},

@@ -19,7 +19,7 @@ def callbacks_in(record: CallRecord, directory: Directory) -> list[tuple[str, st
     if record.direction == "inbound":
         return []
     user = _calling_user(record, directory)
-    number = directory.numbering.normalize(record.dialed)
+    number = directory.numbering.dialed(record.dialed)
     if user is None or not directory.numbering.dialable(number):
         return []
     return [(user, number)]
