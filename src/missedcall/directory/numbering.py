@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Container
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat
@@ -55,6 +56,9 @@ class Numbering:
 
     def normalize(self, number: str) -> str:
         """The canonical form: E.164, an extension as written, or the input unchanged."""
+        return _normalized(self, number)
+
+    def _normalize(self, number: str) -> str:
         digits = _SEPARATORS.sub("", number)
         if not _NUMBER.fullmatch(digits):
             return number
@@ -142,6 +146,13 @@ class Numbering:
         except NumberParseException:
             return normal
         return phonenumbers.format_number(parsed, PhoneNumberFormat.INTERNATIONAL)
+
+
+@lru_cache(maxsize=8192)
+def _normalized(numbering: Numbering, number: str) -> str:
+    """Every call asks for the same few numbers again and again (rules, journal,
+    links, contacts); phonenumbers takes some 100 us a parse."""
+    return numbering._normalize(number)
 
 
 def _canonical(number: str) -> str:

@@ -45,7 +45,7 @@ class GroupCommitter:
         self,
         outbox: Outbox,
         *,
-        max_delay: float = 0.002,
+        max_delay: float = 0.0,
         max_batch: int = 256,
     ) -> None:
         self._outbox = outbox
@@ -69,6 +69,8 @@ class GroupCommitter:
         if len(self._pending) >= self._max_batch:
             self._flush()
         elif self._timer is None:
+            # No delay: the writes of every task that runs before the loop comes
+            # round again share the transaction, and an idle server waits for none.
             self._timer = loop.call_later(self._max_delay, self._flush)
         return await write.done
 
