@@ -1,7 +1,9 @@
 """Group commit: many writers, one COMMIT, so that durability costs one fsync a batch.
 
 A write (a decision's mails to queue, a runner's claim or outcome) waits up to
-``max_delay`` seconds, or until ``max_batch`` writes wait, and then all run in
+``max_delay`` seconds (by default none: until the event loop comes round, so
+the writes of every task that ran meanwhile join it), or until ``max_batch``
+writes wait, and then all run in
 one transaction, each in a SAVEPOINT of its own so that a failing write fails
 its own caller only.  Each caller's ``await`` returns after COMMIT returned:
 with the outbox's ``synchronous = FULL`` its rows are on disk by then.
@@ -69,8 +71,6 @@ class GroupCommitter:
         if len(self._pending) >= self._max_batch:
             self._flush()
         elif self._timer is None:
-            # No delay: the writes of every task that runs before the loop comes
-            # round again share the transaction, and an idle server waits for none.
             self._timer = loop.call_later(self._max_delay, self._flush)
         return await write.done
 
