@@ -89,14 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
     server.set_defaults(run=run_command.run)
 
     demo = commands.add_parser(
-        "demo", help="the server on an embedded default: real recorded calls, a local SMTP sink"
+        "demo",
+        help="the server on an embedded default: real recorded calls, a local SMTP sink,"
+        " then the web page with the mails",
     )
-    demo.add_argument(
-        "--speed",
-        type=float,
-        metavar="FACTOR",
-        help="replay in real time sped up by FACTOR (default: as fast as possible)",
-    )
+    demo_command.add_arguments(demo)
     demo.add_argument("--log-level", default="warning", choices=LOG_LEVELS, help="default: warning")
     demo.set_defaults(run=demo_command.run)
 

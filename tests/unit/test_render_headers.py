@@ -86,8 +86,8 @@ def test_any_file_name_parameter_reads_back_as_sent(name: str) -> None:
     text = param_field("Content-Disposition", "attachment", [("filename", name)])
     assert_well_formed(text, "Content-Disposition")
     # A parameter value has no surrounding blanks, and get_filename() unquotes
-    # once more: a name in <…> or "…" loses its outer pair.
-    assert read(text).get_filename() == email.utils.unquote(header_text(name).strip())
+    # once more: a name in <…> or "…" loses its outer pair (and the blanks inside).
+    assert read(text).get_filename() == email.utils.unquote(header_text(name).strip()).strip()
 
 
 def test_line_breaks_cannot_add_a_header() -> None:

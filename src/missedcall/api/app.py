@@ -1,4 +1,4 @@
-"""The ASGI application the server exposes: health, the REST API, metrics (FastAPI).
+"""The ASGI application the server exposes: health, the REST API, metrics, the web page.
 
 ``/health`` and (with ``api.metrics_public``) ``/metrics`` are open; everything
 under ``/api/v1`` needs a session or an API token (:mod:`.security`), the
@@ -22,8 +22,11 @@ from missedcall.api import (
     calls,
     client,
     journal,
+    languages,
+    mails,
     metrics,
     outbox,
+    page,
     sessions,
     settings,
     templates,
@@ -55,6 +58,9 @@ def build_app(context: ApiContext) -> FastAPI:
     app.add_api_route("/health", _health, methods=["GET"], tags=["health"])
     app.add_api_route(OPENAPI_URL, _openapi, methods=["GET"], include_in_schema=False)
     for module in (sessions, users, calls, journal, outbox, settings, templates, client, metrics):
+        app.include_router(module.router)
+    # The web page (api/web/, served at / and /static/) and the API it needs besides.
+    for module in (mails, languages, page):
         app.include_router(module.router)
     return app
 

@@ -396,6 +396,11 @@ class Outbox:
         rows = self._rows(f"SELECT {_ROW_COLUMNS} FROM outbox WHERE id = ?", (row_id,))
         return _outbox_row(rows[0]) if rows else None
 
+    def message(self, row_id: int) -> bytes | None:
+        """The mail of a row as it was queued (an .eml file): for the administrator to read."""
+        found = self._db.execute("SELECT data FROM outbox WHERE id = ?", (row_id,)).fetchone()
+        return None if found is None else bytes(found[0])
+
     def rows(
         self, state: State | None = None, user: str | None = None, limit: int = 100
     ) -> list[OutboxRow]:
