@@ -21,7 +21,7 @@ from missedcall.demo import lab_config_text
 from missedcall.render.message import message_id
 from missedcall.sources.ami.replay_server import ReplayServer, renumbered
 from tests.e2e.test_server import ALL_RECORDINGS, EXPECTED_MAILS, SERVER_ADDRESS
-from tests.support.smtp import SmtpSink
+from tests.support.smtp import SmtpSink, serving_in_a_thread
 
 COPIES = 67  # 67 copies of the recordings make 1,005 mails
 KILLS = 3
@@ -107,25 +107,30 @@ async def test_kill_9_at_random_moments_loses_no_mail_and_duplicates_only_in_fli
     rng = random.Random(20261128)
     # Every connection replays the whole stream: after a restart the server sees
     # again what it saw before the kill, and must queue only what it had not.
-    async with SmtpSink() as sink, ReplayServer(
-        [stream] * (KILLS + 1), secret="secret", stream_after="CoreShowChannels",
-        keep_last_open=True,
-    ) as replay:  # fmt: skip
-        ami_port = replay._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        config = write_config(tmp_path, ami_port, sink.port, free_port())
-        for _ in range(KILLS):
-            process = await start_server(config)
-            await asyncio.sleep(rng.uniform(0.8, 3.0))
-            os.kill(process.pid, signal.SIGKILL)
-            await process.wait()
-        process = await start_server(config)
-        try:
-            received = lambda: {m.message_id for m in sink.received}  # noqa: E731
-            await wait_for(lambda: expected <= received(), timeout=150)
-            await asyncio.sleep(0.5)  # anything still to come would be a duplicate
-        finally:
-            process.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(process.wait(), 30)
+    # The sink answers from a thread of its own: the replay keeps this loop busy.
+    with serving_in_a_thread(SmtpSink()) as sink:
+        async with ReplayServer(
+            [stream] * (KILLS + 1), secret="secret", stream_after="CoreShowChannels",
+            keep_last_open=True,
+        ) as replay:  # fmt: skip
+            ami_port = replay._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            api_port = free_port()
+            config = write_config(tmp_path, ami_port, sink.port, api_port)
+            for _ in range(KILLS):
+                delivered = len(sink.received)
+                process = await start_server(config)
+                # Killed while it delivers: some time after its first mail of this run
+                # (or once all are out, when an earlier run got that far).
+                await wait_for(
+                    lambda n=delivered: (
+                        len(sink.received) > n or expected <= {m.message_id for m in sink.received}
+                    ),
+                    timeout=60,
+                )
+                await asyncio.sleep(rng.uniform(0.0, 1.5))
+                os.kill(process.pid, signal.SIGKILL)
+                await process.wait()
+            await finish_delivery(config, api_port, sink, expected)
     ids = [m.message_id for m in sink.received]
     assert set(ids) == expected  # none lost, nothing invented
     # A duplicate can only be a mail the killed server had in flight (claimed,
@@ -135,3 +140,15 @@ async def test_kill_9_at_random_moments_loses_no_mail_and_duplicates_only_in_fli
     duplicates = len(ids) - len(set(ids))
     assert duplicates <= in_flight
     assert log.count("server stopped") == 1  # only the last run stopped by itself
+
+
+async def finish_delivery(config: Path, api_port: int, sink: SmtpSink, expected: set[str]) -> None:
+    """A last start that runs until every expected mail arrived, then stops cleanly."""
+    process = await start_server(config)
+    try:
+        await wait_for(lambda: health(api_port)[0] == 200, timeout=30)  # up and listening
+        await wait_for(lambda: expected <= {m.message_id for m in sink.received}, timeout=90)
+        await asyncio.sleep(0.5)  # anything still to come would be a duplicate
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), 30)
