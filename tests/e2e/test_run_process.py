@@ -152,3 +152,14 @@ async def finish_delivery(config: Path, api_port: int, sink: SmtpSink, expected:
     finally:
         process.send_signal(signal.SIGTERM)
         await asyncio.wait_for(process.wait(), 30)
+
+
+async def test_a_refused_pbx_login_is_a_clear_error_and_a_nonzero_exit(tmp_path: Path) -> None:
+    async with SmtpSink() as sink, ReplayServer([b""], secret="not-the-configured-one") as replay:
+        ami_port = replay._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        process = await start_server(write_config(tmp_path, ami_port, sink.port, free_port()))
+        await asyncio.wait_for(process.wait(), 30)
+    log = (tmp_path / "server.log").read_text()
+    assert process.returncode == 2
+    assert "the PBX refused the login" in log
+    assert "Traceback" not in log

@@ -10,6 +10,7 @@ import sys
 
 from missedcall.bootstrap import build_server, startup_problems
 from missedcall.config import Config, ConfigError, load_config
+from missedcall.sources.ami.client import AmiAuthError
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
@@ -30,7 +31,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"missedcall run: {args.config}: {problem}", file=sys.stderr)
     if problems:
         return 2
-    return asyncio.run(serve(config))
+    try:
+        return asyncio.run(serve(config))
+    except AmiAuthError as error:
+        print(f"missedcall run: the PBX refused the login: {error}", file=sys.stderr)
+        return 2
 
 
 async def serve(config: Config) -> int:
