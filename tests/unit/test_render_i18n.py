@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import tomllib
 from datetime import datetime
 from pathlib import Path
@@ -13,15 +12,10 @@ import pytest
 
 from missedcall.render.folders import Layers
 from missedcall.render.i18n import LANGUAGES_DIR, LanguageError, Languages, parse_language
+from tests.support.files import write_changed
 from tests.support.rendering import call_from, render
 
 MOMENT = datetime(2026, 11, 28, 14, 5, tzinfo=ZoneInfo("Europe/Berlin"))
-
-
-def write(path: Path, text: str) -> None:
-    path.write_text(text, encoding="utf-8")
-    stamp = path.stat().st_mtime_ns + 1_000_000_000 * (1 + hash(text) % 1000)
-    os.utime(path, ns=(stamp, stamp))
 
 
 @pytest.fixture
@@ -54,7 +48,9 @@ def test_dates_times_and_durations_read_as_the_language_writes_them() -> None:
 
 
 def test_a_partial_translation_falls_back_to_english_string_by_string(admin: Path) -> None:
-    write(admin / "fr.toml", '[language]\nname = "Français"\n[strings]\ncall-back = "Rappeler"\n')
+    write_changed(
+        admin / "fr.toml", '[language]\nname = "Français"\n[strings]\ncall-back = "Rappeler"\n'
+    )
     french = languages(admin).get("fr")
     assert french.code == "fr"
     assert french.name == "Français"
@@ -64,7 +60,7 @@ def test_a_partial_translation_falls_back_to_english_string_by_string(admin: Pat
 
 
 def test_a_regional_language_falls_back_to_its_base_then_english(admin: Path) -> None:
-    write(admin / "de-AT.toml", '[strings]\nmissed-call = "Entgangener Anruf"\n')
+    write_changed(admin / "de-AT.toml", '[strings]\nmissed-call = "Entgangener Anruf"\n')
     austrian = languages(admin).get("de_at")
     assert austrian.code == "de-AT"
     assert austrian.strings["missed-call"] == "Entgangener Anruf"
@@ -79,7 +75,7 @@ def test_an_unknown_language_is_english_and_logged(caplog: pytest.LogCaptureFixt
 
 
 def test_an_administrators_file_replaces_the_packaged_one(admin: Path) -> None:
-    write(admin / "de.toml", '[strings]\ncall-back = "Rückruf"\n')
+    write_changed(admin / "de.toml", '[strings]\ncall-back = "Rückruf"\n')
     german = languages(admin).get("de")
     assert german.strings["call-back"] == "Rückruf"
     assert german.strings["missed-call"] == "Missed call"  # the file replaces, English fills
@@ -99,9 +95,9 @@ def test_the_user_language_overrides_the_server_default() -> None:
 
 def test_a_broken_file_is_reported_and_the_last_good_version_kept(admin: Path) -> None:
     found = languages(admin)
-    write(admin / "fr.toml", '[strings]\ncall-back = "Rappeler"\n')
+    write_changed(admin / "fr.toml", '[strings]\ncall-back = "Rappeler"\n')
     assert found.get("fr").strings["call-back"] == "Rappeler"
-    write(admin / "fr.toml", '[strings]\ncall-back = "Rappeler\n')
+    write_changed(admin / "fr.toml", '[strings]\ncall-back = "Rappeler\n')
     assert found.get("fr").strings["call-back"] == "Rappeler"
     [problem] = found.problems
     assert str(admin / "fr.toml") in problem
@@ -109,7 +105,7 @@ def test_a_broken_file_is_reported_and_the_last_good_version_kept(admin: Path) -
 
 
 def test_a_broken_override_leaves_the_packaged_file_in_use(admin: Path) -> None:
-    write(admin / "de.toml", "[strings\n")
+    write_changed(admin / "de.toml", "[strings\n")
     found = languages(admin)
     assert found.get("de").strings["call-back"] == "Zurückrufen"
     assert len(found.problems) == 1
@@ -135,6 +131,6 @@ def test_a_file_with_a_bad_value_is_rejected_naming_the_key(text: str, message: 
 
 
 def test_a_file_not_named_after_a_language_is_rejected(admin: Path) -> None:
-    write(admin / "my language.toml", '[strings]\ncall-back = "x"\n')
+    write_changed(admin / "my language.toml", '[strings]\ncall-back = "x"\n')
     [problem] = languages(admin).problems
     assert "must be a language code" in problem

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import socket
 from pathlib import Path
@@ -12,6 +11,7 @@ from lxml import etree
 
 from missedcall.render.folders import Layers
 from missedcall.render.xslt import TEMPLATES_DIR, TemplateError, Templates
+from tests.support.files import write_changed
 from tests.support.rendering import example_document
 
 XSL = 'xmlns:xsl="http://www.w3.org/1999/XSL/Transform"'
@@ -27,13 +27,6 @@ def stylesheet(body: str, output: str = "text", extra: str = "") -> str:
 
 def subject_template(text: str) -> str:
     return stylesheet(f'<xsl:template match="/">{text}</xsl:template>')
-
-
-def write(path: Path, text: str) -> None:
-    """Write and move the time stamp on, so that a rewrite is always seen as a change."""
-    path.write_text(text, encoding="utf-8")
-    stamp = path.stat().st_mtime_ns + 1_000_000_000 * (1 + hash(text) % 1000)
-    os.utime(path, ns=(stamp, stamp))
 
 
 @pytest.fixture
@@ -56,7 +49,7 @@ def test_the_packaged_templates_compile_and_render() -> None:
 
 
 def test_an_administrators_file_overrides_its_packaged_namesake_only(admin: Path) -> None:
-    write(admin / "subject.xsl", subject_template("Custom"))
+    write_changed(admin / "subject.xsl", subject_template("Custom"))
     engine = templates(admin)
     assert engine.apply("subject.xsl", DOCUMENT) == "Custom"
     assert "Phones that rang" in engine.apply("text.xsl", DOCUMENT)
@@ -72,14 +65,16 @@ def test_an_overridden_include_changes_the_packaged_templates_that_include_it(
         common,
         flags=re.DOTALL,
     )
-    write(admin / "common.xsl", changed)
+    write_changed(admin / "common.xsl", changed)
     engine = templates(admin)
     assert engine.problems == ()
     assert engine.apply("subject.xsl", DOCUMENT) == "Missed call from THE CALLER"
 
 
 def test_a_malformed_template_is_rejected_with_file_and_line(admin: Path) -> None:
-    write(admin / "html.xsl", stylesheet('<xsl:template match="/">\n\n<p></q>\n</xsl:template>'))
+    write_changed(
+        admin / "html.xsl", stylesheet('<xsl:template match="/">\n\n<p></q>\n</xsl:template>')
+    )
     engine = templates(admin)
     [problem] = engine.problems
     assert problem.file == str(admin / "html.xsl")
@@ -91,7 +86,7 @@ def test_a_malformed_template_is_rejected_with_file_and_line(admin: Path) -> Non
 
 def test_an_xslt_error_is_rejected_with_file_line_and_the_xslt_message(admin: Path) -> None:
     body = '<xsl:template match="/">\n<xsl:value-of select="foo(("/>\n</xsl:template>'
-    write(admin / "text.xsl", stylesheet(body))
+    write_changed(admin / "text.xsl", stylesheet(body))
     [problem] = templates(admin).problems
     assert problem.file == str(admin / "text.xsl")
     assert problem.line == 5
@@ -100,19 +95,19 @@ def test_an_xslt_error_is_rejected_with_file_line_and_the_xslt_message(admin: Pa
 
 def test_a_broken_edit_keeps_the_last_good_version_in_force(admin: Path) -> None:
     engine = templates(admin)
-    write(admin / "subject.xsl", subject_template("Version one"))
+    write_changed(admin / "subject.xsl", subject_template("Version one"))
     assert engine.apply("subject.xsl", DOCUMENT) == "Version one"
-    write(admin / "subject.xsl", "<xsl:stylesheet")
+    write_changed(admin / "subject.xsl", "<xsl:stylesheet")
     assert engine.apply("subject.xsl", DOCUMENT) == "Version one"
     assert [problem.file for problem in engine.problems] == [str(admin / "subject.xsl")]
-    write(admin / "subject.xsl", subject_template("Version two"))
+    write_changed(admin / "subject.xsl", subject_template("Version two"))
     assert engine.apply("subject.xsl", DOCUMENT) == "Version two"
     assert engine.problems == ()
 
 
 def test_a_template_failing_at_run_time_gives_way_to_the_packaged_one(admin: Path) -> None:
     body = '<xsl:template match="/"><xsl:message terminate="yes">boom</xsl:message></xsl:template>'
-    write(admin / "subject.xsl", stylesheet(body))
+    write_changed(admin / "subject.xsl", stylesheet(body))
     engine = templates(admin)
     assert engine.problems == ()
     assert engine.apply("subject.xsl", DOCUMENT).startswith("Missed call from")
@@ -123,7 +118,7 @@ def test_a_template_failing_at_run_time_gives_way_to_the_packaged_one(admin: Pat
 
 def test_a_failing_include_of_the_administrator_also_gives_way(admin: Path) -> None:
     body = '<xsl:template name="caller-text"><xsl:message terminate="yes">boom</xsl:message>'
-    write(
+    write_changed(
         admin / "common.xsl",
         (TEMPLATES_DIR / "common.xsl")
         .read_text()
@@ -147,7 +142,7 @@ def reading(source: str) -> str:
 
 def test_a_template_may_read_files_of_its_folder(admin: Path) -> None:
     (admin / "data.xml").write_text("<data>inside</data>")
-    write(admin / "subject.xsl", reading("data.xml"))
+    write_changed(admin / "subject.xsl", reading("data.xml"))
     assert templates(admin).apply("subject.xsl", DOCUMENT, strict=True) == "[inside]"
 
 
@@ -156,7 +151,7 @@ def test_a_template_may_read_files_of_its_folder(admin: Path) -> None:
 )
 def test_a_template_cannot_read_files_outside_the_folder(admin: Path, source: str) -> None:
     (admin.parent / "secret.xml").write_text("<secret>password</secret>")
-    write(admin / "subject.xsl", reading(source))
+    write_changed(admin / "subject.xsl", reading(source))
     engine = templates(admin)
     with pytest.raises(TemplateError, match="may only read files of the templates folder") as error:
         engine.apply("subject.xsl", DOCUMENT, strict=True)
@@ -170,7 +165,7 @@ def test_a_template_cannot_reach_the_network(admin: Path) -> None:
         server.listen(1)
         server.settimeout(0.5)
         port = server.getsockname()[1]
-        write(admin / "subject.xsl", reading(f"http://127.0.0.1:{port}/x.xml"))
+        write_changed(admin / "subject.xsl", reading(f"http://127.0.0.1:{port}/x.xml"))
         with pytest.raises(TemplateError):
             templates(admin).apply("subject.xsl", DOCUMENT, strict=True)
         with pytest.raises(TimeoutError):
@@ -178,7 +173,9 @@ def test_a_template_cannot_reach_the_network(admin: Path) -> None:
 
 
 def test_an_error_in_an_overridden_include_names_the_administrators_file(admin: Path) -> None:
-    write(admin / "common.xsl", stylesheet('<xsl:template name="fill">\n<p></q></xsl:template>'))
+    write_changed(
+        admin / "common.xsl", stylesheet('<xsl:template name="fill">\n<p></q></xsl:template>')
+    )
     problems = templates(admin).problems
     assert {problem.file for problem in problems} == {str(admin / "common.xsl")}
     assert {problem.line for problem in problems} == {5}
@@ -187,7 +184,7 @@ def test_an_error_in_an_overridden_include_names_the_administrators_file(admin: 
 def test_a_template_cannot_include_files_outside_the_folder(admin: Path) -> None:
     outside = admin.parent / "outside.xsl"
     outside.write_text(stylesheet('<xsl:template name="x">x</xsl:template>'))
-    write(admin / "subject.xsl", stylesheet(f'<xsl:include href="{outside}"/>'))
+    write_changed(admin / "subject.xsl", stylesheet(f'<xsl:include href="{outside}"/>'))
     [problem] = templates(admin).problems
     assert problem.file == str(admin / "subject.xsl")
     assert "may only read files of the templates folder" in problem.message
@@ -199,7 +196,7 @@ def test_a_template_cannot_write_files(admin: Path) -> None:
         f'<xsl:template match="/"><exsl:document href="{target}" method="text">x'
         "</exsl:document></xsl:template>"
     )
-    write(
+    write_changed(
         admin / "subject.xsl",
         stylesheet(
             body, extra='xmlns:exsl="http://exslt.org/common" extension-element-prefixes="exsl"'
@@ -218,6 +215,6 @@ def test_external_entities_in_a_template_are_not_expanded(admin: Path) -> None:
         "<xsl:stylesheet",
         1,
     )
-    write(admin / "subject.xsl", template)
+    write_changed(admin / "subject.xsl", template)
     engine = templates(admin)
     assert "password" not in engine.apply("subject.xsl", DOCUMENT)
