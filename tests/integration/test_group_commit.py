@@ -4,27 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from missedcall.db import open_database
 from missedcall.outbox.commit import GroupCommitter
 from missedcall.outbox.store import Outbox
 from tests.support.outbox import T0, mail
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> Path:
-    return tmp_path / "missedcall.db"
-
-
-@pytest.fixture
-def outbox(database: Path) -> Iterator[Outbox]:
-    connection = open_database(database)
-    yield Outbox(connection)
-    connection.close()
 
 
 async def test_concurrent_enqueues_share_few_transactions_and_each_is_durable(

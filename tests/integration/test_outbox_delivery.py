@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -22,13 +22,6 @@ from tests.support.smtp import Certificates, SmtpSink
 
 # The longest delay every time: backoff is exactly 30 s, 60 s, 120 s ... 3600 s.
 LONGEST = Backoff(initial=30.0, cap=3600.0, random=lambda: 1.0)
-
-
-@pytest.fixture
-def outbox(tmp_path: Path) -> Iterator[Outbox]:
-    connection = open_database(tmp_path / "missedcall.db")
-    yield Outbox(connection)
-    connection.close()
 
 
 @pytest.fixture

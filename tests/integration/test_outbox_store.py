@@ -4,7 +4,6 @@ every state change by the rules, client rows only for their owner, nothing lost 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,18 +12,6 @@ from missedcall.db import open_database
 from missedcall.outbox.mail import Refusal
 from missedcall.outbox.store import MAX_RECOVERIES, Outbox
 from tests.support.outbox import T0, mail
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> Path:
-    return tmp_path / "missedcall.db"
-
-
-@pytest.fixture
-def outbox(database: Path) -> Iterator[Outbox]:
-    connection = open_database(database)
-    yield Outbox(connection)
-    connection.close()
 
 
 def test_a_call_and_user_is_queued_once_however_often_it_is_enqueued(outbox: Outbox) -> None:
