@@ -166,6 +166,30 @@ def test_lines_without_a_colon_are_kept_as_free_lines() -> None:
     assert message.free_lines == ("some output", "--END COMMAND--")
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Response: Success\r\nActionID: 7\r\n",
+        "Response: Success\r\nActionID: 7\r",
+        "Response: Success\nActionID: 7",
+    ],
+    ids=["crlf", "cut-before-last-line-feed", "bare-lf-no-end"],
+)
+def test_first_and_last_lines_are_found_however_the_text_ends(text: str) -> None:
+    message = Message(text)
+    assert message.get("Response") == message.get("response") == "Success"
+    assert message.get("ActionID") == message.get("actionid") == "7"
+    assert message.event is None
+    assert message.encode() == b"Response: Success\r\nActionID: 7\r\n\r\n"
+
+
+def test_a_key_inside_another_key_or_a_value_is_not_found() -> None:
+    message = Message("Event: DialBegin\r\nDestChannel: PJSIP/201\r\nData: Channel: x\r\n")
+    assert message.get("Channel") is None
+    assert message.get("channel") is None
+    assert message.get("DestChannel") == "PJSIP/201"
+
+
 def test_encode_gives_back_a_wire_frame_that_parses_to_the_same_message() -> None:
     original = Message.from_pairs([("Action", "Ping"), ("ActionID", "7")])
     assert original.encode() == b"Action: Ping\r\nActionID: 7\r\n\r\n"
@@ -342,6 +366,42 @@ def test_a_conditional_event_passes_only_when_its_needle_is_in_the_frame() -> No
     assert len(kept) < len(every)
     assert all(m.get("Application") == "VoiceMail" for m in kept)
     assert kept == [m for m in every if m.get("Application") == "VoiceMail"]
+
+
+def test_a_needle_is_a_loose_test_the_consumer_checks_the_value() -> None:
+    data = (
+        b"Event: Newexten\r\nApplication: VoiceMailMain\r\n\r\n"
+        b"Event: Newexten\r\nApplication: Dial\r\n\r\n"
+        b"Event: Newexten\r\nApplication: VoiceMail\r\n\r\n"
+    )
+    for frames in (
+        parse(data, event_filter=CALL_EVENTS),
+        parse_bytewise(data, event_filter=CALL_EVENTS),
+    ):
+        assert [m.get("Application") for m in messages(frames)] == ["VoiceMailMain", "VoiceMail"]
+
+
+def test_names_sharing_their_first_bytes_each_keep_their_own_conditions() -> None:
+    sharing = EventFilter(
+        wanted=frozenset({"DialEnd"}),
+        conditional={"DialState": (b"RINGING",), "DialOut": (b"X", b"Y"), "Never": ()},
+    )
+    data = b"".join(
+        b"Event: %s\r\nValue: %s\r\n\r\n" % (name, value)
+        for name, value in [
+            (b"DialEnd", b"-"),
+            (b"DialState", b"RINGING"),
+            (b"DialState", b"PROGRESS"),
+            (b"DialOut", b"Y"),
+            (b"DialOut", b"Z"),
+            (b"DialEndX", b"-"),
+            (b"Never", b"-"),
+        ]
+    )
+    expected = [("DialEnd", "-"), ("DialState", "RINGING"), ("DialOut", "Y")]
+    for frames in (parse(data, event_filter=sharing), parse_bytewise(data, event_filter=sharing)):
+        assert [(m.event, m.get("Value")) for m in messages(frames)] == expected
+    assert not sharing.accepts("Never", b"Event: Never\r\n")
 
 
 def test_the_filter_names_the_events_to_ask_the_server_for() -> None:

@@ -92,20 +92,17 @@ class Message:
     A frame is split into fields only when asked for something unusual: the
     common lookup of a key spelled as Asterisk spells it is a substring search
     in the frame's text, several times cheaper than parsing every line of a
-    frame of which a consumer reads four or five keys.
+    frame of which a consumer reads four or five keys.  Building one is as
+    cheap as it can be (the parser makes one for every wanted event): the
+    text is kept as it came, with or without a final line end.
     """
 
-    __slots__ = ("_event", "_fields", "_folded", "_text")
+    __slots__ = ("_event", "_fields", "_text")
 
-    def __init__(self, text: str, *, event: str | None = None) -> None:
-        # A newline before the first line and after the last lets every line
-        # be found and cut the same way.
-        if not text.startswith("\n"):
-            text = "\n" + text
-        self._text = text if text.endswith("\n") else text + "\n"
+    def __init__(self, text: str, event: str | None = None) -> None:
+        self._text = text
         self._event = event  # the parser read the head line already; None: look it up
         self._fields: _Fields | None = None
-        self._folded: dict[str, str] | None = None
 
     @classmethod
     def from_pairs(cls, pairs: Iterable[tuple[str, str]]) -> Message:
@@ -125,8 +122,8 @@ class Message:
     @property
     def event(self) -> str | None:
         if self._event is None:
-            self._event = self.get("Event")
-        return self._event
+            self._event = self.get("Event") or ""  # "": looked, none (a response)
+        return self._event or None
 
     @property
     def response(self) -> str | None:
@@ -142,31 +139,34 @@ class Message:
 
     def encode(self) -> bytes:
         """The frame as it goes on the wire, CRLF line ends and closing blank line."""
-        lines = self._text[1:].replace("\r\n", "\n").rstrip("\n").split("\n")
+        lines = self._text.replace("\r\n", "\n").strip("\r\n").split("\n")
         return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
 
     def get(self, key: str, default: str | None = None) -> str | None:
-        needle = _NEEDLES.get(key) or _needle(key)
+        needle = _NEEDLES[key]
         text = self._text
         start = text.find(needle)
         if start < 0:
-            return self._get_folded(key, default)
+            return self._get_slowly(key, default)
         start += len(needle)
         end = text.find("\n", start)
+        if end < 0:
+            end = len(text)  # the last line, without its line end
         return text[start : end - 1 if text[end - 1] == "\r" else end]
 
     def get_all(self, key: str) -> tuple[str, ...]:
         return tuple(self._parsed().all.get(key.lower(), ()))
 
-    def _get_folded(self, key: str, default: str | None) -> str | None:
-        folded = self._folded
-        if folded is None:
+    def _get_slowly(self, key: str, default: str | None) -> str | None:
+        """A key on the first line, spelled in another case, or absent."""
+        if self._fields is None:
             # Most misses are keys simply absent (a DialEnd without Forward):
-            # rule those out with one search before splitting the frame.
-            if "\n" + key.lower() not in self._text.lower():
+            # rule those out with a search before splitting the frame.
+            lowered, line = self._text.lower(), key.lower() + ":"
+            if not lowered.startswith(line) and "\n" + line not in lowered:
                 return default
-            folded = self._folded = {k.lower(): v for k, v in self._parsed().first.items()}
-        return folded.get(key.lower(), default)
+        values = self._parsed().all.get(key.lower())
+        return values[0] if values else default
 
     def _parsed(self) -> _Fields:
         if self._fields is None:
@@ -174,16 +174,18 @@ class Message:
         return self._fields
 
 
-_NEEDLES: dict[str, str] = {}
-_MAX_NEEDLES = 512
+class _Needles(dict[str, str]):
+    """``\nKey: `` as searched for in a frame, made once per key."""
+
+    def __missing__(self, key: str) -> str:
+        needle = "\n" + key + ": "
+        if len(self) < _MAX_NEEDLES:  # bounded: keys come from programs, not the wire
+            self[key] = needle
+        return needle
 
 
-def _needle(key: str) -> str:
-    """``\nKey: `` as searched for in a frame; remembered for the keys programs use."""
-    needle = "\n" + key + ": "
-    if len(_NEEDLES) < _MAX_NEEDLES:
-        _NEEDLES[key] = needle
-    return needle
+_MAX_NEEDLES: Final = 512
+_NEEDLES: Final = _Needles()
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +271,43 @@ def _head_lines(event_filter: EventFilter) -> tuple[bytes, ...]:
     return tuple(head + end for head in heads for end in (b"\r\n", b"\n"))
 
 
+_UNWANTED: Final[tuple[None, tuple[bytes, ...]]] = (None, ())
+
+
+@dataclass(frozen=True, slots=True)
+class _Sieve:
+    """An :class:`EventFilter` shaped for the parser's hot path.
+
+    Every frame is cut to the same length, as long as the shortest passing
+    name allows, so that the first sieve is one dictionary look-up: a frame
+    whose first ``cut`` bytes are not in ``needle_of`` is an unwanted event;
+    one that is passes if it contains the needle found there (empty for an
+    event wanted whatever it says, or whose conditions need a closer look).
+    ``passing`` then decides on the exact name: the name as text, and the
+    needles one of which the frame must contain (none: wanted whole).
+    """
+
+    cut: int
+    needle_of: dict[bytes, bytes]
+    passing: dict[bytes, tuple[str, tuple[bytes, ...]]]
+
+    @classmethod
+    def of(cls, event_filter: EventFilter) -> _Sieve:
+        names = sorted(event_filter.event_names())
+        passing: dict[bytes, tuple[str, tuple[bytes, ...]]] = {
+            name.encode(): (name, tuple(event_filter.conditional.get(name, ())))
+            for name in names
+            if name not in event_filter.wanted and event_filter.conditional.get(name)
+        } | {name.encode(): (name, ()) for name in event_filter.wanted}
+        cut = len(_EVENT_PREFIX) + min((len(name) for name in passing), default=0)
+        needle_of: dict[bytes, bytes] = {}
+        for name, (_, needles) in passing.items():
+            head = (_EVENT_PREFIX + name)[:cut]
+            single = needles[0] if len(needles) == 1 else b""
+            needle_of[head] = single if needle_of.get(head, single) == single else b""
+        return cls(cut, needle_of, passing)
+
+
 @dataclass(slots=True)
 class ParserStats:
     frames: int = 0
@@ -302,11 +341,7 @@ class AmiParser:
             if event_filter
             else None
         )
-        self._needles = (
-            {name.encode(): needles for name, needles in event_filter.conditional.items()}
-            if event_filter
-            else {}
-        )
+        self._sieve = _Sieve.of(event_filter) if event_filter else None
         self._ready: deque[Frame] = deque()
         self._buffer = b""
         self._pos = 0  # start of the unconsumed part of the buffer
@@ -390,40 +425,51 @@ class AmiParser:
     def _take_complete_frames(self) -> bool:
         """Decode every complete frame in the buffer in one pass; False if there was none.
 
-        The hot path: a C-level search finds each frame's end, and an unwanted
-        event costs a look at its first line (and, for an event wanted only
-        with certain contents, a search of its bytes).  What is left (a frame
-        cut off by the end of a read, an oversized one) goes the careful way.
+        The hot path.  One C-level split cuts the buffer into frames; a sieve
+        (:class:`_Sieve`) drops most unwanted events with a dictionary look-up
+        of their first bytes, without a Python statement of their own; the rest
+        are looked at one by one.  A frame cut off by the end of a read, or an
+        oversized one, goes the careful way.
         """
         buffer, start = self._buffer, self._pos
         if buffer.find(b"\n\n", start) >= 0:
             return self._take_complete_frames_mixed()
-        names, needles, ready, limit = self._passing_names, self._needles, self._ready, self._max
-        stats = self.stats
-        end = buffer.find(b"\n\r\n", max(start, self._scan_from))
-        while end >= 0:
-            name = None
-            if names is not None and buffer.startswith(_EVENT_PREFIX, start):
-                name = buffer[start + 7 : buffer.find(b"\r\n", start)]
-                if name not in names or (
-                    name in needles
-                    and not any(buffer.find(n, start, end + 1) >= 0 for n in needles[name])
-                ):
+        last = buffer.rfind(b"\n\r\n", max(start, self._scan_from))
+        if last < 0:
+            return False
+        self._pos = self._scan_from = last + 3
+        frames = buffer[start:last].split(b"\n\r\n")  # each short of its final line feed
+        sieve = self._sieve
+        if sieve is None:
+            for frame in frames:
+                self._take(frame + b"\n")
+            return True
+        cut, needle_of = sieve.cut, sieve.needle_of.get
+        candidates = [
+            frame
+            for frame in frames
+            if ((needle := needle_of(frame[:cut])) is not None and needle in frame)
+            or not frame.startswith(_EVENT_PREFIX)
+        ]
+        stats, ready, limit, passing = self.stats, self._ready, self._max, sieve.passing
+        stats.filtered += len(frames) - len(candidates)
+        for frame in candidates:
+            if frame.startswith(_EVENT_PREFIX):
+                name, needles = passing.get(frame[7 : frame.find(b"\r\n")], _UNWANTED)
+                if name is None or (needles and not any(n in frame for n in needles)):
                     stats.filtered += 1
-                    start = end + 3
-                    end = buffer.find(b"\n\r\n", start)
                     continue
-            if name is not None and end + 1 - start <= limit:
-                stats.frames += 1  # a wanted event of sane size: nothing to check
-                text = buffer[start : end + 1].decode("utf-8", errors="replace")
-                ready.append(Message(text, event=name.decode("utf-8", errors="replace")))
-            else:
-                result = self._decode(buffer[start : end + 1], filtered=True)
-                if result is not None:
-                    ready.append(result)
-            start = end + 3
-            end = buffer.find(b"\n\r\n", start)
-        return self._advance_to(start)
+                if len(frame) < limit:  # a wanted event of sane size: nothing more to check
+                    stats.frames += 1
+                    ready.append(Message(frame.decode("utf-8", errors="replace"), name))
+                    continue
+            self._take(frame + b"\n")
+        return True
+
+    def _take(self, frame: bytes) -> None:
+        result = self._decode(frame, filtered=True)
+        if result is not None:
+            self._ready.append(result)
 
     def _take_complete_frames_mixed(self) -> bool:
         """The same for a stream with bare-LF line ends, found by regular expression."""
@@ -533,11 +579,8 @@ class AmiParser:
         self._buffer = self._buffer[-2:]
         self._pos = self._scan_from = 0
 
-    def _decode(
-        self, frame: bytes, *, filtered: bool = False, event: bytes | None = None
-    ) -> Message | FrameError | None:
-        """A complete frame; ``filtered`` when the event filter was applied already,
-        ``event`` the name on its head line when that was read."""
+    def _decode(self, frame: bytes, *, filtered: bool = False) -> Message | FrameError | None:
+        """A complete frame; ``filtered`` when the event filter was applied already."""
         if len(frame) > self._max:
             self.stats.errors += 1
             return FrameError(f"frame exceeds {self._max} bytes; skipped", len(frame), frame[:80])
@@ -554,5 +597,4 @@ class AmiParser:
             self.stats.errors += 1
             return FrameError("no 'Key: Value' line in frame", len(frame), stripped[:80])
         self.stats.frames += 1
-        head = None if event is None else event.decode("utf-8", errors="replace")
-        return Message(frame.decode("utf-8", errors="replace"), event=head)
+        return Message(frame.decode("utf-8", errors="replace"))
