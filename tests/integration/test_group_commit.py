@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from pathlib import Path
 
+import pytest
+
+from missedcall.db import open_database
+from missedcall.outbox import commit
 from missedcall.outbox.commit import GroupCommitter
 from missedcall.outbox.store import Outbox
 from tests.support.outbox import T0, mail
+
+real_fsync = commit._fsync
 
 
 async def test_concurrent_enqueues_share_few_transactions_and_each_is_durable(
@@ -76,3 +83,70 @@ async def test_a_full_batch_commits_without_waiting_for_the_delay(outbox: Outbox
     )
     assert counts == [1, 1, 1, 1]
     assert committer.commits == 1
+
+
+async def test_writes_arriving_during_a_flush_to_disk_go_together_in_the_next_batch(
+    outbox: Outbox, database: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fsync runs off the loop; what comes meanwhile waits for it, then joins one batch."""
+    flushes: list[str] = []
+
+    def slow_fsync(path: str) -> None:
+        flushes.append(path)
+        time.sleep(0.05)
+        real_fsync(path)
+
+    monkeypatch.setattr(commit, "_fsync", slow_fsync)
+    committer = GroupCommitter(outbox)
+    first = asyncio.create_task(committer.enqueue([mail(0)], "server", T0))
+    await asyncio.sleep(0.01)  # its batch is committed and being flushed now
+    assert committer.commits == 1 and not first.done()
+    loop_turns = 0
+    others = asyncio.gather(*(committer.enqueue([mail(n)], "server", T0) for n in range(1, 11)))
+    while not first.done():
+        loop_turns += 1  # the loop is free while the log is flushed
+        await asyncio.sleep(0.001)
+    assert await first == 1
+    assert await others == [1] * 10
+    assert loop_turns > 5
+    assert committer.commits == 2  # the ten together, after the first
+    assert flushes == [str(database) + "-wal"] * 2
+
+
+async def test_a_failed_flush_to_disk_fails_the_writers_of_its_batch(
+    outbox: Outbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing_fsync(path: str) -> None:
+        raise OSError(5, "Input/output error", path)
+
+    monkeypatch.setattr(commit, "_fsync", failing_fsync)
+    committer = GroupCommitter(outbox)
+    with pytest.raises(OSError, match="Input/output error"):
+        await committer.enqueue([mail(1)], "server", T0)
+    monkeypatch.setattr(commit, "_fsync", real_fsync)
+    assert await committer.enqueue([mail(2)], "server", T0) == 1  # the next batch is not stuck
+
+
+async def test_a_database_not_in_wal_mode_commits_fully_on_the_loop(
+    outbox: Outbox, database: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_fsync(path: str) -> None:
+        raise AssertionError("nothing to flush beside SQLite's own")
+
+    monkeypatch.setattr(commit, "_fsync", no_fsync)
+    outbox.connection.execute("PRAGMA journal_mode = DELETE")
+    committer = GroupCommitter(outbox)
+    assert await committer.enqueue([mail(1)], "server", T0) == 1
+    assert outbox.connection.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
+    reader = sqlite3.connect(database)
+    assert reader.execute("SELECT count(*) FROM outbox").fetchone() == (1,)
+    reader.close()
+
+
+def test_only_a_database_file_in_wal_mode_has_a_log_to_flush(database: Path) -> None:
+    in_memory = sqlite3.connect(":memory:")
+    assert commit.write_ahead_log(in_memory) is None
+    in_memory.close()
+    on_disk = open_database(database)
+    assert commit.write_ahead_log(on_disk) == str(database) + "-wal"
+    on_disk.close()

@@ -3,21 +3,27 @@
 A write (a decision's mails to queue, a runner's claim or outcome) waits up to
 ``max_delay`` seconds (by default none: until the event loop comes round, so
 the writes of every task that ran meanwhile join it), or until ``max_batch``
-writes wait, and then all run in
-one transaction, each in a SAVEPOINT of its own so that a failing write fails
-its own caller only.  Each caller's ``await`` returns after COMMIT returned:
-with the outbox's ``synchronous = FULL`` its rows are on disk by then.
+writes wait, and then all run in one transaction, each in a SAVEPOINT of its
+own so that a failing write fails its own caller only.  Each caller's
+``await`` returns only once its rows are on disk.
 
-The transaction runs on the event loop, not in a thread.  It is short: on the
-development machine a COMMIT with its fsync takes about 0.2 ms and a batch of
-256 mails of 3 kB about 12 ms (``python -m bench delivery`` prints the longest
-batch as ``loop blocked``).  A thread would need a connection of its own and
-would let a claim and a write interleave, for no gain at these costs.
+The transaction runs on the event loop, not in a thread (a thread would need a
+connection of its own and would let a claim and a write interleave); it is
+short: a batch of 256 mails of 3 kB takes about 12 ms (``python -m bench
+delivery`` prints the longest as ``loop blocked``).  The fsync that makes it
+durable is the slow part, and needs no connection: with the database in WAL
+mode the COMMIT runs with ``synchronous = NORMAL`` (written, not yet flushed)
+and a worker thread flushes the write-ahead log, while the loop goes on.  The
+writes that come meanwhile wait for that flush to end and then go to disk
+together: the busier the server, the larger the batches.  A database not in
+WAL mode (in memory) commits with ``synchronous = FULL`` on the loop instead.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -37,7 +43,7 @@ class _Write(Generic[T]):
     operation: Callable[[], T]
     done: asyncio.Future[T]
     result: T | None = None
-    error: Exception | None = None
+    error: BaseException | None = None
 
 
 class GroupCommitter:
@@ -55,6 +61,8 @@ class GroupCommitter:
         self._max_batch = max_batch
         self._pending: list[_Write[Any]] = []
         self._timer: asyncio.TimerHandle | None = None
+        self._log_file = write_ahead_log(outbox.connection)  # None: FULL commits, no thread
+        self._flushing = False  # a batch is committed and its fsync runs
         self.commits = 0  # transactions committed
         self.writes = 0  # writes committed in them
         self.longest_flush = 0.0  # seconds: the longest the event loop was held
@@ -78,6 +86,8 @@ class GroupCommitter:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self._flushing:
+            return  # these writes go to disk with the next batch, once the fsync ends
         batch = [write for write in self._pending if not write.done.done()]
         self._pending = []
         if not batch:
@@ -92,11 +102,31 @@ class GroupCommitter:
             self.commits += 1
             self.writes += len(batch)
         self.longest_flush = max(self.longest_flush, time.perf_counter() - started)
+        if self._log_file is None or all(write.error is not None for write in batch):
+            self._settle(batch)
+            return
+        self._flushing = True
+        flushed = asyncio.get_running_loop().run_in_executor(None, _fsync, self._log_file)
+        flushed.add_done_callback(lambda done: self._synced(batch, done))
+
+    def _synced(self, batch: list[_Write[Any]], flushed: asyncio.Future[None]) -> None:
+        self._flushing = False
+        error = flushed.exception()
+        if error is not None:  # committed, but whether it is on disk is unknown
+            for write in batch:
+                write.error = write.error or error
+        self._settle(batch)
+        if self._pending:
+            self._flush()
+
+    def _settle(self, batch: list[_Write[Any]]) -> None:
         for write in batch:
             _resolve(write)
 
     def _commit(self, batch: list[_Write[Any]]) -> None:
         db = self._outbox.connection
+        flushed_here = self._log_file is None
+        db.execute(f"PRAGMA synchronous = {'FULL' if flushed_here else 'NORMAL'}")
         try:
             with transaction(db):
                 for write in batch:
@@ -104,6 +134,7 @@ class GroupCommitter:
         finally:
             if db.in_transaction:  # a COMMIT that failed can leave it open
                 db.execute("ROLLBACK")
+            db.execute("PRAGMA synchronous = FULL")  # what other writers of the connection get
 
     def _run(self, write: _Write[Any]) -> None:
         """One write in a savepoint: if it fails, the batch goes on without it."""
@@ -115,6 +146,24 @@ class GroupCommitter:
             db.execute("ROLLBACK TO write")
             write.error = error
         db.execute("RELEASE write")
+
+
+def write_ahead_log(connection: sqlite3.Connection) -> str | None:
+    """The file of the database's write-ahead log; None unless in WAL mode on disk."""
+    (mode,) = connection.execute("PRAGMA journal_mode").fetchone()
+    files = {name: file for _, name, file in connection.execute("PRAGMA database_list")}
+    if str(mode).lower() != "wal" or not files.get("main"):
+        return None
+    return str(files["main"]) + "-wal"
+
+
+def _fsync(path: str) -> None:
+    """Flush a file's written pages to disk (the file, not a descriptor, is flushed)."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _resolve(write: _Write[Any]) -> None:

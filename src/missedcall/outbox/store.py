@@ -140,8 +140,9 @@ class Outbox:
     The connection is switched to ``synchronous = FULL``: a COMMIT returns only
     once the write-ahead log is on disk, so an acknowledged decision survives a
     power cut, not only a crash of the process.  (Group commit pays that fsync
-    once for many rows.)  Give the outbox a connection of its own if other
-    writers on the same connection should not pay it.
+    once for many rows, and off the event loop: see :mod:`.commit`.)  Give the
+    outbox a connection of its own if other writers on the same connection
+    should not pay it.
     """
 
     def __init__(self, connection: sqlite3.Connection) -> None:
