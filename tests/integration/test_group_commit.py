@@ -113,6 +113,23 @@ async def test_writes_arriving_during_a_flush_to_disk_go_together_in_the_next_ba
     assert flushes == [str(database) + "-wal"] * 2
 
 
+async def test_writes_piled_up_during_a_flush_still_go_in_batches_of_at_most_max_batch(
+    outbox: Outbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def slow_fsync(path: str) -> None:
+        time.sleep(0.05)
+        real_fsync(path)
+
+    monkeypatch.setattr(commit, "_fsync", slow_fsync)
+    committer = GroupCommitter(outbox, max_batch=40)
+    first = asyncio.create_task(committer.enqueue([mail(0)], "server", T0))
+    await asyncio.sleep(0.01)
+    piled = [committer.enqueue([mail(n)], "server", T0) for n in range(1, 101)]
+    assert await asyncio.gather(first, *piled) == [1] * 101
+    assert committer.commits == 4  # 1, then 40 + 40 + 20: the loop is never held for more
+    assert len(outbox.rows(limit=500)) == 101
+
+
 async def test_a_failed_flush_to_disk_fails_the_writers_of_its_batch(
     outbox: Outbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
