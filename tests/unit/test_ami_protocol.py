@@ -368,6 +368,30 @@ def test_a_conditional_event_passes_only_when_its_needle_is_in_the_frame() -> No
     assert kept == [m for m in every if m.get("Application") == "VoiceMail"]
 
 
+@pytest.mark.parametrize("blank_lines", [1, 2, 3])
+@pytest.mark.parametrize("event_filter", [None, CALL_EVENTS], ids=["unfiltered", "filtered"])
+def test_stray_blank_lines_between_frames_give_the_same_frames_in_any_chunking(
+    blank_lines: int, event_filter: EventFilter | None
+) -> None:
+    frames = [
+        b"Event: Hangup\r\nUniqueid: 1\r\n\r\n",
+        b"Event: Newexten\r\nApplication: VoiceMail\r\n\r\n",
+        b"Response: Success\r\nActionID: 2\r\n\r\n",
+        b"Event: VarSet\r\nValue: x\r\n\r\n",
+        b"Event: Hangup\r\nUniqueid: 3\r\n\r\n",
+    ]
+    data = (b"\r\n" * blank_lines).join(frames)
+    whole = parse(data, event_filter=event_filter)
+    values = [
+        m.get("Uniqueid") or m.get("ActionID") or m.get("Application") for m in messages(whole)
+    ]
+    # A frame starting with a blank line has no head line to judge it by: it is decoded.
+    assert [value for value in values if value] == ["1", "VoiceMail", "2", "3"]
+    for cut in range(1, len(data)):
+        assert parse(data, [cut], event_filter=event_filter) == whole, cut
+    assert parse_bytewise(data, event_filter=event_filter) == whole
+
+
 def test_a_needle_is_a_loose_test_the_consumer_checks_the_value() -> None:
     data = (
         b"Event: Newexten\r\nApplication: VoiceMailMain\r\n\r\n"

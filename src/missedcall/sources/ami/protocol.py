@@ -308,6 +308,18 @@ class _Sieve:
         return cls(cut, needle_of, passing)
 
 
+def _last_boundary(buffer: bytes, start: int, search_from: int) -> int:
+    """The last frame boundary from ``start`` on (-1: none) as a search from
+    ``start`` forward finds it: of the overlapping ``\n\r\n\r\n`` of a stray
+    blank line, that search finds the first ``\n\r\n``, not the second.
+    There is none before ``search_from``."""
+    last = buffer.rfind(b"\n\r\n", max(start, search_from))
+    chain = last
+    while chain - 2 >= start and buffer.startswith(b"\n\r\n", chain - 2):
+        chain -= 2
+    return last - 2 if (last - chain) % 4 else last
+
+
 @dataclass(slots=True)
 class ParserStats:
     frames: int = 0
@@ -434,7 +446,7 @@ class AmiParser:
         buffer, start = self._buffer, self._pos
         if buffer.find(b"\n\n", start) >= 0:
             return self._take_complete_frames_mixed()
-        last = buffer.rfind(b"\n\r\n", max(start, self._scan_from))
+        last = _last_boundary(buffer, start, self._scan_from)
         if last < 0:
             return False
         self._pos = self._scan_from = last + 3
