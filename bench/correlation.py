@@ -12,8 +12,10 @@ import gc
 import time
 import tracemalloc
 from collections.abc import Callable
+from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
+import missedcall.calls.asterisk
 from missedcall.calls.asterisk import WANTED_EVENTS, AsteriskCorrelator
 from missedcall.calls.lines import ResourceNames
 from missedcall.sources.ami.protocol import AmiParser, Message
@@ -86,9 +88,15 @@ def in_flight_bytes() -> tuple[float, int]:
     return (after - before) / SIMULTANEOUS_CALLS, peak - before
 
 
+def build() -> str:
+    """Whether setup.py compiled the hot path (with mypyc) or it runs interpreted."""
+    compiled = str(missedcall.calls.asterisk.__file__).endswith(tuple(EXTENSION_SUFFIXES))
+    return "compiled with mypyc" if compiled else "interpreted (not compiled)"
+
+
 def main() -> None:
     data, events = stream(TARGET_EVENTS)
-    print(f"correlation: {events:,} events, {len(data) / 1e6:.0f} MB of recorded AMI")
+    print(f"correlation: {events:,} events, {len(data) / 1e6:.0f} MB of recorded AMI, {build()}")
     raw = timed(lambda: parse_all(data))
     filtered = timed(lambda: parse_filtered(data))
     calls: list[int] = []

@@ -32,7 +32,7 @@ import re
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Final
+from typing import ClassVar, Final
 
 __all__ = [
     "NEED_DATA",
@@ -57,7 +57,7 @@ _EVENT_PREFIX: Final = b"Event: "
 class NeedData:
     """Sentinel type: feed more bytes before asking for the next frame."""
 
-    _instance: NeedData | None = None
+    _instance: ClassVar[NeedData | None] = None
 
     def __new__(cls) -> NeedData:
         if cls._instance is None:
