@@ -112,7 +112,12 @@ class Numbering:
         normal = self.normalize(number)
         if pattern.endswith("*"):
             prefix = self._normalize_prefix(pattern[:-1])
-            return bool(prefix) and normal.startswith(prefix)
+            if not prefix:
+                return False
+            if normal.startswith("+"):
+                return normal.startswith(prefix)
+            # Not a number phonenumbers could place (kept as dialled): compare as written too.
+            return normal.startswith((prefix, _SEPARATORS.sub("", pattern[:-1])))
         return normal == self.normalize(pattern)
 
     def _normalize_prefix(self, prefix: str) -> str:
