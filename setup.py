@@ -2,7 +2,7 @@
 
 The modules in ``COMPILED`` are plain, strictly typed Python.  mypyc turns
 them into C extensions at install time (the AMI parser and the correlator run
-about 1.8 times as fast: ``python -m bench correlation``).  Without a C
+about 1.7 times as fast: ``python -m bench correlation``).  Without a C
 compiler or Python's headers, or with ``MISSEDCALL_PURE_PYTHON=1``, the same
 sources are installed to run interpreted: nothing else depends on the build.
 
