@@ -1,7 +1,9 @@
-"""Fixtures shared by the integration tests: an outbox in a SQLite file on disk."""
+"""Fixtures shared by the integration tests: the database in a SQLite file on disk, and the
+outbox over it."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +19,12 @@ def database(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def outbox(database: Path) -> Iterator[Outbox]:
+def connection(database: Path) -> Iterator[sqlite3.Connection]:
     connection = open_database(database)
-    yield Outbox(connection)
+    yield connection
     connection.close()
+
+
+@pytest.fixture
+def outbox(connection: sqlite3.Connection) -> Outbox:
+    return Outbox(connection)

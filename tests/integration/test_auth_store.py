@@ -4,26 +4,16 @@ and the logons sessions stand for (SPEC §5)."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from missedcall.auth.passwords import hash_password, verify_password
 from missedcall.auth.sessions import SessionStore
 from missedcall.auth.tokens import TokenStore
-from missedcall.db import open_database
 from missedcall.journal.store import StateStore
 
 IDLE = 600.0
 T0 = 1_800_000_000.0
-
-
-@pytest.fixture
-def connection(tmp_path: Path) -> Iterator[sqlite3.Connection]:
-    connection = open_database(tmp_path / "missedcall.db")
-    yield connection
-    connection.close()
 
 
 @pytest.fixture

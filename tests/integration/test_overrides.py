@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from missedcall.config import Config, ConfigError, parse_config
-from missedcall.db import open_database
 from missedcall.overrides import SETTINGS_KEYS, LiveSettings, OverrideStore
 
 FILE = """
@@ -24,13 +21,6 @@ language = "de"
 lines = ["201"]
 """
 T0 = 1_800_000_000.0
-
-
-@pytest.fixture
-def connection(tmp_path: Path) -> Iterator[sqlite3.Connection]:
-    connection = open_database(tmp_path / "missedcall.db")
-    yield connection
-    connection.close()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -27,10 +26,8 @@ def path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def connection(path: Path) -> Iterator[sqlite3.Connection]:
-    connection = open_database(path)
-    yield connection
-    connection.close()
+def database(path: Path) -> Path:
+    return path  # the shared connection opens it, its folder made on the way
 
 
 @pytest.fixture
