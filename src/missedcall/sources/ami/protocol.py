@@ -294,12 +294,12 @@ class _Sieve:
 
     @classmethod
     def of(cls, event_filter: EventFilter) -> _Sieve:
-        names = sorted(event_filter.event_names())
+        wanted = event_filter.wanted
         passing: dict[bytes, tuple[str, tuple[bytes, ...]]] = {
-            name.encode(): (name, tuple(event_filter.conditional.get(name, ())))
-            for name in names
-            if name not in event_filter.wanted and event_filter.conditional.get(name)
-        } | {name.encode(): (name, ()) for name in event_filter.wanted}
+            name.encode(): (name, tuple(needles))
+            for name, needles in event_filter.conditional.items()
+            if name not in wanted and needles
+        } | {name.encode(): (name, ()) for name in wanted}
         cut = len(_EVENT_PREFIX) + min((len(name) for name in passing), default=0)
         needle_of: dict[bytes, bytes] = {}
         for name, (_, needles) in passing.items():
@@ -455,7 +455,7 @@ class AmiParser:
         sieve = self._sieve
         if sieve is None:
             for frame in frames:
-                self._take(frame + b"\n")
+                self._take(frame + b"\n")  # no filter to apply
             return True
         cut, needle_of = sieve.cut, sieve.needle_of.get
         candidates = [
@@ -476,11 +476,12 @@ class AmiParser:
                     stats.frames += 1
                     ready.append(Message(frame.decode("utf-8", errors="replace"), name))
                     continue
-            self._take(frame + b"\n")
+            self._take(frame + b"\n", filtered=True)
         return True
 
-    def _take(self, frame: bytes) -> None:
-        result = self._decode(frame, filtered=True)
+    def _take(self, frame: bytes, *, filtered: bool = False) -> None:
+        """Decode a complete frame into the ready ones (see :meth:`_decode`)."""
+        result = self._decode(frame, filtered=filtered)
         if result is not None:
             self._ready.append(result)
 
@@ -490,9 +491,7 @@ class AmiParser:
         for match in _FRAME_END.finditer(buffer, max(start, self._scan_from)):
             frame_start, start = start, match.end()
             if not self._unwanted_event(frame_start):
-                result = self._decode(buffer[frame_start : match.start() + 1])
-                if result is not None:
-                    self._ready.append(result)
+                self._take(buffer[frame_start : match.start() + 1])
         return self._advance_to(start)
 
     def _advance_to(self, start: int) -> bool:
