@@ -111,23 +111,24 @@ class Numbering:
         """Whether ``number`` matches an ``excluded_numbers`` entry (exact, or prefix ``…*``)."""
         normal = self.normalize(number)
         if pattern.endswith("*"):
-            prefix = self._normalize_prefix(pattern[:-1])
+            written = _SEPARATORS.sub("", pattern[:-1])
+            prefix = self._normalize_prefix(written)
             if not prefix:
                 return False
             if normal.startswith("+"):
                 return normal.startswith(prefix)
             # Not a number phonenumbers could place (kept as dialled): compare as written too.
-            return normal.startswith((prefix, _SEPARATORS.sub("", pattern[:-1])))
+            return normal.startswith((prefix, written))
         return normal == self.normalize(pattern)
 
-    def _normalize_prefix(self, prefix: str) -> str:
-        """A number prefix in the form numbers are normalised to, without validity checks.
+    def _normalize_prefix(self, digits: str) -> str:
+        """A number prefix (separators removed) in the form numbers are normalised to,
+        without validity checks.
 
         Too short to be a number, a prefix is rewritten textually: ``00`` and
         ``0`` (international and national prefixes) become ``+`` and ``+49``;
         anything else is an extension prefix and stays as written.
         """
-        digits = _SEPARATORS.sub("", prefix)
         if not _NUMBER.fullmatch(digits) or digits.startswith("+"):
             return digits
         if idd := self._idd.match(digits):
