@@ -37,6 +37,7 @@ from missedcall.overrides import LiveSettings, OverrideStore
 from missedcall.pipeline import CallHandler
 from missedcall.render import LANGUAGES_DIR, TEMPLATES_DIR, Languages, Renderer, Templates
 from missedcall.render.folders import Layers
+from missedcall.retention import Retention
 from missedcall.rules import Judge, Policy
 from missedcall.rules.ports import History
 from missedcall.server import Server, Source
@@ -226,6 +227,11 @@ def build_server(
         clock=clock,
         metrics=metrics,
         pending=pending,
+        retention=(
+            Retention(committer, config.server.keep_days, clock)
+            if config.server.keep_days
+            else None
+        ),
     )
     live.on_change(follow_settings(server, store, pending))
     if web:

@@ -222,10 +222,11 @@ _Model = TypeVar("_Model", bound=BaseModel)
 
 
 class ServerSettings(_Section):
-    """``[server]``: where state lives and which calendar "same day" means."""
+    """``[server]``: where state lives, for how long, and which calendar "same day" means."""
 
     data_dir: FilePath = Path("/var/lib/missedcall")
     timezone: Annotated[str, AfterValidator(_zone)] = Field(default_factory=machine_zone)
+    keep_days: Annotated[int, Field(strict=True, ge=0)] = 90  # 0: keep everything
 
     @property
     def zone(self) -> ZoneInfo:

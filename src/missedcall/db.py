@@ -198,6 +198,17 @@ MIGRATIONS: tuple[Migration, ...] = (
             WHERE json_extract(named.value, '$.user') IS NOT NULL;
         """,
     ),
+    # -- retention (missedcall.retention) ------------------------------------
+    Migration(
+        4,
+        "indexes for forgetting old calls and mails: by age, and on the calls' child rows",
+        """
+        CREATE INDEX decisions_by_time ON decisions (decided_at, call_id);
+        CREATE INDEX notifications_by_call ON notifications (call_id);
+        CREATE INDEX call_users_by_call ON call_users (call_id);
+        CREATE INDEX outbox_finished ON outbox (changed_at) WHERE state IN ('sent', 'failed');
+        """,
+    ),
 )
 
 

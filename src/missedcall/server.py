@@ -2,7 +2,7 @@
 
 Theory of operation
 -------------------
-Three tasks share one event loop and one SQLite database:
+Four tasks share one event loop and one SQLite database:
 
 * *intake* pulls items from the PBX source, feeds the correlator, and for every
   finished call asks the pipeline for a verdict, renders the mails it makes, and
@@ -14,6 +14,8 @@ Three tasks share one event loop and one SQLite database:
   The outbox decouples it from intake: a slow or absent SMTP server never
   stalls the reading of PBX events.
 * *web* serves the health check, the REST API and the metrics over HTTP.
+* *retention* deletes what finished more than ``keep_days`` ago, before intake
+  reads the first event and then daily (:mod:`missedcall.retention`).
 
 Settings changed at run time reach the rules by a new ``handler`` (a new judge
 and directory, see :mod:`missedcall.overrides`): each call is judged by the
@@ -48,6 +50,7 @@ from missedcall.outbox.runner import DeliveryRunner
 from missedcall.outbox.store import Dispatch, Outbox
 from missedcall.pipeline import CallHandler, Handled, Verdict
 from missedcall.render.message import Renderer, RenderError
+from missedcall.retention import Retention
 from missedcall.sources.markers import ConnectionLost, Received, Resync, SourceItem
 
 log = logging.getLogger("missedcall.server")
@@ -109,6 +112,7 @@ class Server:
     decided: list[Handled] = field(default_factory=list, init=False)
     keep_decisions: bool = False  # the demo lists them at the end
     pending: PendingHistory | None = None  # judged, not yet written: history all the same
+    retention: Retention | None = None  # None: keep everything
     _writes: set[asyncio.Future[Handled]] = field(default_factory=set, init=False)
 
     def __post_init__(self) -> None:
@@ -118,7 +122,15 @@ class Server:
     async def serve(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set, then shut down cleanly."""
         delivery_stop = asyncio.Event()
-        intake = asyncio.create_task(self._intake(), name="intake")
+        pruned = asyncio.Event()  # intake waits for the first prune: it must not see new calls
+        retention = (
+            asyncio.create_task(self.retention.run_until(delivery_stop, pruned), name="retention")
+            if self.retention is not None
+            else None
+        )
+        if retention is None:
+            pruned.set()
+        intake = asyncio.create_task(self._intake(pruned), name="intake")
         delivery = (
             asyncio.create_task(self.runner.run_until(delivery_stop), name="delivery")
             if self.runner is not None
@@ -135,6 +147,8 @@ class Server:
         delivery_stop.set()
         if delivery is not None:
             await _finish(delivery, SHUTDOWN_GRACE_SECONDS)
+        if retention is not None:
+            await _finish(retention, SHUTDOWN_GRACE_SECONDS)
         if web is not None and web_task is not None:
             web.should_exit = True
             await _finish(web_task, SHUTDOWN_GRACE_SECONDS)
@@ -143,7 +157,8 @@ class Server:
             raise intake.exception()  # type: ignore[misc]
         log.info("server stopped calls_decided=%d", self.health.calls_decided)
 
-    async def _intake(self) -> None:
+    async def _intake(self, pruned: asyncio.Event) -> None:
+        await pruned.wait()
         self.health.intake_running = True
         try:
             async for item in self.source.items():

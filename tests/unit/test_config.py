@@ -495,3 +495,15 @@ def test_check_config_warns_about_missing_contact_files(
     path.write_text('[[contacts.sources]]\ntype = "csv"\npath = "nowhere.csv"\n')
     assert check_config_command(str(path)) == 0
     assert "warning: contacts.sources[0].path:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        ("-1", "server.keep_days: must be at least 0; got -1"),
+        ('"90"', "server.keep_days: must be an integer; got '90'"),
+        ("1.5", "server.keep_days: must be an integer; got 1.5"),
+    ],
+)
+def test_keep_days_is_a_whole_number_of_days_or_zero(written: str, message: str) -> None:
+    assert only_error(f"[server]\nkeep_days = {written}\n") == message

@@ -69,6 +69,11 @@ class GroupCommitter:
         self.writes = 0  # writes committed in them
         self.longest_flush = 0.0  # seconds: the longest the event loop was held
 
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The database its writes go to (the outbox's)."""
+        return self._outbox.connection
+
     async def enqueue(self, mails: Sequence[OutgoingMail], dispatch: Dispatch, at: float) -> int:
         """Queue a decision's mails; returns how many were new once they are on disk."""
         return await self.write(lambda: self._outbox.enqueue(mails, dispatch, at))
