@@ -20,8 +20,9 @@ PBX events do not come back after months, so that is a theoretical case.
 
 Deletion goes in rounds of at most ``limit`` rows of each kind, each round one
 transaction through the group committer, so that the first prune of a large
-database never holds the event loop for long.  The server prunes before it
-reads the first PBX event and then once every ``interval`` seconds (a day).
+database never holds the event loop for long: calls are decided and mails sent
+in between.  The server prunes at start and then every ``interval`` seconds (a
+day).
 """
 
 from __future__ import annotations
@@ -138,8 +139,8 @@ class Retention:
             )
         return total
 
-    async def run_until(self, stop: asyncio.Event, first_done: asyncio.Event) -> None:
-        """Prune now (then set ``first_done``) and every ``interval`` until ``stop`` is set.
+    async def run_until(self, stop: asyncio.Event) -> None:
+        """Prune now and every ``interval`` until ``stop`` is set.
 
         A database error is logged and the prune tried again at the next turn:
         forgetting late is harmless, stopping the server for it is not.
@@ -149,6 +150,5 @@ class Retention:
                 await self.prune()
             except sqlite3.Error:
                 log.exception("retention failed; tried again in %.0f s", self._interval)
-            first_done.set()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self._interval)

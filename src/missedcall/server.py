@@ -14,8 +14,8 @@ Four tasks share one event loop and one SQLite database:
   The outbox decouples it from intake: a slow or absent SMTP server never
   stalls the reading of PBX events.
 * *web* serves the health check, the REST API and the metrics over HTTP.
-* *retention* deletes what finished more than ``keep_days`` ago, before intake
-  reads the first event and then daily (:mod:`missedcall.retention`).
+* *retention* deletes what finished more than ``keep_days`` ago, at start and
+  then daily (:mod:`missedcall.retention`).
 
 Settings changed at run time reach the rules by a new ``handler`` (a new judge
 and directory, see :mod:`missedcall.overrides`): each call is judged by the
@@ -122,15 +122,12 @@ class Server:
     async def serve(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set, then shut down cleanly."""
         delivery_stop = asyncio.Event()
-        pruned = asyncio.Event()  # intake waits for the first prune: it must not see new calls
         retention = (
-            asyncio.create_task(self.retention.run_until(delivery_stop, pruned), name="retention")
+            asyncio.create_task(self.retention.run_until(delivery_stop), name="retention")
             if self.retention is not None
             else None
         )
-        if retention is None:
-            pruned.set()
-        intake = asyncio.create_task(self._intake(pruned), name="intake")
+        intake = asyncio.create_task(self._intake(), name="intake")
         delivery = (
             asyncio.create_task(self.runner.run_until(delivery_stop), name="delivery")
             if self.runner is not None
@@ -157,8 +154,7 @@ class Server:
             raise intake.exception()  # type: ignore[misc]
         log.info("server stopped calls_decided=%d", self.health.calls_decided)
 
-    async def _intake(self, pruned: asyncio.Event) -> None:
-        await pruned.wait()
+    async def _intake(self) -> None:
         self.health.intake_running = True
         try:
             async for item in self.source.items():

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from missedcall.outbox.runner import Backoff
 from missedcall.render.message import message_id
 from missedcall.sources.ami.replay_server import ReplayServer, split_trace
 from tests.support.smtp import SmtpSink
+from tests.support.waiting import until
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "asterisk"
 TRACES = sorted(FIXTURES.glob("*.ami"))
@@ -63,11 +63,8 @@ class Running:
     def received_ids(self) -> list[str]:
         return [m.message_id for m in self.sink.received]
 
-    async def until(self, condition, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-        deadline = time.monotonic() + timeout
-        while not condition():
-            assert time.monotonic() < deadline, "timed out waiting"
-            await asyncio.sleep(0.02)
+    async def until(self, condition: Callable[[], bool], timeout: float = 20.0) -> None:
+        await until(condition, timeout, step=0.02)
 
 
 @asynccontextmanager

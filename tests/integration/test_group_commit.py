@@ -6,7 +6,6 @@ import asyncio
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from missedcall.outbox import commit
 from missedcall.outbox.commit import GroupCommitter
 from missedcall.outbox.store import Outbox
 from tests.support.outbox import T0, mail
+from tests.support.waiting import until
 
 real_fsync = commit._fsync
 
@@ -172,13 +172,6 @@ def test_only_a_database_file_in_wal_mode_has_a_log_to_flush(database: Path) -> 
 
 
 real_checkpoint = commit._checkpoint
-
-
-async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.005)
 
 
 async def test_the_log_is_copied_into_the_database_by_a_worker_not_at_a_commit_on_the_loop(

@@ -3,12 +3,14 @@ still of use (open journal entries, mails to deliver or set aside) never is."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 from pathlib import Path
 
 import pytest
 
+from missedcall import retention as retention_module
 from missedcall.bootstrap import DATABASE_NAME
 from missedcall.calls.record import Caller, CallRecord, Participant
 from missedcall.db import open_database
@@ -19,6 +21,7 @@ from missedcall.retention import DAY, KINDS, Retention, prune_round
 from missedcall.rules.decision import Decision, Target
 from tests.support.outbox import FakeClock, mail
 from tests.support.running import running, trace
+from tests.support.waiting import until
 
 NOW = 2_000 * DAY
 KEEP_DAYS = 90
@@ -193,7 +196,7 @@ def test_keep_days_below_one_is_no_retention(outbox: Outbox) -> None:
         Retention(GroupCommitter(outbox), 0, FakeClock(NOW))
 
 
-async def test_the_server_forgets_old_calls_before_it_reads_the_first_event(
+async def test_the_running_server_forgets_old_calls_at_start_and_keeps_new_ones(
     tmp_path: Path,
 ) -> None:
     old = time.time() - 100 * DAY
@@ -211,3 +214,36 @@ async def test_the_server_forgets_old_calls_before_it_reads_the_first_event(
         assert state.decision_for("long-ago") is None
         assert run.server.health.calls_decided == 1
         assert len(state.recent_decisions()) == 1  # the call just played is kept
+
+
+async def test_the_server_prunes_again_every_interval_and_a_failed_prune_waits_for_the_next(
+    connection: sqlite3.Connection,
+    store: StateStore,
+    outbox: Outbox,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    missed(store, "c1", NOW - 80 * DAY)
+    for user in ("anna", "bernd"):
+        done(store, "c1", user, NOW - 80 * DAY)
+    clock = FakeClock(NOW)
+    rounds: list[float] = []
+
+    def failing_once(connection: sqlite3.Connection, cutoff: float, limit: int) -> dict[str, int]:
+        rounds.append(cutoff)
+        if len(rounds) == 1:
+            raise sqlite3.OperationalError("disk I/O error")
+        return prune_round(connection, cutoff, limit)
+
+    monkeypatch.setattr(retention_module, "prune_round", failing_once)
+    stop = asyncio.Event()
+    retention = Retention(GroupCommitter(outbox), KEEP_DAYS, clock, interval=0.02)
+    running_task = asyncio.create_task(retention.run_until(stop))
+    await until(lambda: len(rounds) >= 3)
+    assert "retention failed" in caplog.text
+    assert store.decision_for("c1") is not None  # 80 days old: kept
+
+    clock.advance(20 * DAY)
+    await until(lambda: store.decision_for("c1") is None)
+    stop.set()
+    await asyncio.wait_for(running_task, 1.0)

@@ -44,6 +44,7 @@ from missedcall.server import Server
 from missedcall.sources.ami.client import AmiClient
 from missedcall.sources.ami.replay_server import ReplayServer, split_frames
 from tests.support.smtp import SmtpSink
+from tests.support.waiting import WAIT_SECONDS, until
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "asterisk"
 AMI_USER, AMI_SECRET = "missedcall", "secret"
@@ -53,7 +54,6 @@ PASSWORD = "correct horse battery staple"
 PASSWORD_HASH = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
 FAST_BACKOFF = Backoff(initial=0.05, cap=0.2)
 CSRF_HEADER = "X-CSRF-Token"
-WAIT_SECONDS = 15.0
 _TIMESTAMP = re.compile(rb"Timestamp: ([0-9.]+)")
 
 
@@ -162,10 +162,7 @@ class Running:
         await self.until(lambda: self.server.health.calls_decided >= expected)
 
     async def until(self, condition: Callable[[], bool], timeout: float = WAIT_SECONDS) -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            assert time.monotonic() < deadline, "timed out waiting"
-            await asyncio.sleep(0.02)
+        await until(condition, timeout, step=0.02)
 
     def client(self, **options: Any) -> httpx.AsyncClient:
         """An HTTP client for the server (closed when the server stops)."""
