@@ -4,14 +4,14 @@ Theory of operation: what is finished is kept ``keep_days`` after it finished,
 then deleted, kind by kind, in this order (children before the call they
 belong to, so that no foreign key ever points nowhere):
 
-=========================================  =================================================
-journal entries marked done                by when they were done
-the notifications history                  by the end of the call
-the users a verdict names (``call_users``)   by the end of the call, once it has no journal entry
-decided calls (record and verdict)         by the end of the call, once nothing refers to it
-mails sent or failed, message included     by their last change
-logons that ended                          by their end; each user's latest is kept
-=========================================  =================================================
+==========================================  ====================================================
+journal entries marked done                 by when they were done
+the notifications history                   by the end of the call
+the users a verdict names (``call_users``)  by the end of the call, once it has no journal entry
+decided calls (record and verdict)          by the end of the call, once nothing refers to it
+mails sent or failed, message included      by their last change
+logons that ended                           by their end; each user's latest is kept
+==========================================  ====================================================
 
 Never deleted by age: open journal entries (and so the calls they are about),
 mails still to deliver (queued, retrying, being sent) and mails set aside for
