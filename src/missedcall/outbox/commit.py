@@ -19,19 +19,11 @@ to end and then go to disk together: the busier the server, the larger the
 batches (never more than ``max_batch`` in one transaction, the loop getting a
 turn between two).  A database not in WAL mode (in memory) commits with
 ``synchronous = FULL`` on the loop instead.
-
-Copying the log into the database file (a checkpoint, with an fsync of its
-own) is SQLite's job at a COMMIT once the log has grown by 1,000 pages, which
-would hold the loop for milliseconds.  The committer turns that off and runs
-the checkpoint in a worker thread, on a connection of its own, at most every
-``checkpoint_interval`` seconds after a flush; it is PASSIVE, so writers never
-wait for it, and the writers of the batch before it have heard already.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import sqlite3
 import time
@@ -44,8 +36,6 @@ from missedcall.outbox.mail import OutgoingMail
 from missedcall.outbox.store import Dispatch, Outbox
 
 __all__ = ["GroupCommitter"]
-
-log = logging.getLogger("missedcall.outbox")
 
 T = TypeVar("T")
 
@@ -67,7 +57,6 @@ class GroupCommitter:
         *,
         max_delay: float = 0.0,
         max_batch: int = 256,
-        checkpoint_interval: float = 1.0,
     ) -> None:
         self._outbox = outbox
         self._max_delay = max_delay
@@ -75,13 +64,7 @@ class GroupCommitter:
         self._pending: list[_Write[Any]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._log_file = write_ahead_log(outbox.connection)  # None: FULL commits, no thread
-        if self._log_file is not None:
-            outbox.connection.execute("PRAGMA wal_autocheckpoint = 0")  # the worker's job
         self._flushing = False  # a batch is committed and its fsync runs
-        self._checkpoint_interval = checkpoint_interval
-        self._checkpointing = False
-        self._checkpointed_at = time.monotonic()
-        self.checkpoints = 0  # checkpoints done by the worker
         self.commits = 0  # transactions committed
         self.writes = 0  # writes committed in them
         self.longest_flush = 0.0  # seconds: the longest the event loop was held
@@ -143,26 +126,6 @@ class GroupCommitter:
                 write.error = write.error or error
         self._settle(batch)
         self._flush_rest_soon()
-        self._checkpoint_when_due()
-
-    def _checkpoint_when_due(self) -> None:
-        if self._checkpointing or self._log_file is None:
-            return
-        if time.monotonic() - self._checkpointed_at < self._checkpoint_interval:
-            return
-        self._checkpointing = True
-        database = self._log_file.removesuffix("-wal")
-        done = asyncio.get_running_loop().run_in_executor(None, _checkpoint, database)
-        done.add_done_callback(self._checkpointed)
-
-    def _checkpointed(self, done: asyncio.Future[None]) -> None:
-        self._checkpointing = False
-        self._checkpointed_at = time.monotonic()
-        error = done.exception()
-        if error is not None:  # the log goes on growing until the next one succeeds
-            log.warning("outbox checkpoint failed, tried again later: %s", error)
-        else:
-            self.checkpoints += 1
 
     def _flush_rest_soon(self) -> None:
         """What came during the fsync, or was left over from a full batch, goes next,
@@ -215,15 +178,6 @@ def _fsync(path: str) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
-
-
-def _checkpoint(database: str) -> None:
-    """Copy the write-ahead log into the database file, as far as no reader needs it."""
-    connection = sqlite3.connect(database, isolation_level=None)
-    try:
-        connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
-    finally:
-        connection.close()
 
 
 def _resolve(write: _Write[Any]) -> None:
