@@ -24,10 +24,10 @@ _writers: list[logging.handlers.QueueListener] = []  # the one running, if any
 def configure_logging(level: str, stream: TextIO | None = None) -> None:
     """Log lines to ``stream`` (standard error), written by a thread of their own.
 
-    The event loop only hands each record over (its time taken then): a slow
-    reader of the stream (a full pipe, a busy journald) never holds it up, and
-    formatting and writing cost it nothing.  What is still queued at exit is
-    written then; a ``kill -9`` loses the last milliseconds.
+    The event loop only hands each record over (its time taken then), so a
+    slow reader of the stream (a full pipe, a busy journald) never holds it up.
+    What is still queued at exit is written then; a ``kill -9`` loses the last
+    milliseconds.
     """
     _write_the_rest()
     handler = logging.StreamHandler(sys.stderr if stream is None else stream)
