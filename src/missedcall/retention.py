@@ -133,7 +133,7 @@ class Retention:
                 break
         if any(total.values()):
             log.info(
-                "retention deleted %s (finished before %d days ago)",
+                "retention deleted %s finished_more_than_days_ago=%d",
                 " ".join(f"{kind}={count}" for kind, count in total.items()),
                 self._keep // DAY,
             )
