@@ -12,13 +12,13 @@ import pytest
 
 from missedcall import retention as retention_module
 from missedcall.bootstrap import DATABASE_NAME
-from missedcall.calls.record import Caller, CallRecord, Participant
 from missedcall.db import open_database
 from missedcall.journal.store import StateStore
 from missedcall.outbox.commit import GroupCommitter
 from missedcall.outbox.store import Outbox
 from missedcall.retention import DAY, KINDS, Retention, prune_round
 from missedcall.rules.decision import Decision, Target
+from tests.support.calls import JANE, missed_call
 from tests.support.outbox import FakeClock, mail
 from tests.support.running import running, trace
 from tests.support.waiting import until
@@ -28,7 +28,6 @@ KEEP_DAYS = 90
 CUTOFF = NOW - KEEP_DAYS * DAY
 OLD = NOW - 100 * DAY
 RECENT = NOW - 10 * DAY
-JANE = "+49891234567"
 
 
 @pytest.fixture
@@ -38,25 +37,11 @@ def store(connection: sqlite3.Connection) -> StateStore:
 
 def missed(store: StateStore, call_id: str, ended_at: float) -> None:
     """Anna and bernd missed the call: a mail and a journal entry each."""
-    record = CallRecord(
-        call_id=call_id,
-        started_at=ended_at - 30,
-        ended_at=ended_at,
-        caller=Caller(JANE, "Jane Doe", "allowed"),
-        dialed="600",
-        direction="inbound",
-        participants=(
-            Participant("201", ended_at - 30, ended_at - 30, 30.0),
-            Participant("203", ended_at - 30, ended_at - 30, 30.0),
-        ),
-        answered_by=None,
-        voicemail=False,
-    )
     targets = (Target("anna", "201", "anna@example.com"), Target("bernd", "203", "bernd@x.org"))
     decision = Decision(
         call_id, email=targets, journal=tuple(Target(t.user, t.line) for t in targets)
     )
-    store.record_decision(record, decision, JANE)
+    store.record_decision(missed_call(call_id, ended_at), decision, JANE)
 
 
 def sent(outbox: Outbox, number: int, at: float) -> None:

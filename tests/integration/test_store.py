@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from missedcall import db
-from missedcall.calls.record import Caller, CallRecord, Participant
+from missedcall.calls.record import CallRecord
 from missedcall.db import DatabaseError, Migration, open_database
 from missedcall.journal.store import Recorded, StateStore
 from missedcall.rules.decision import Decision, Skip, Target
+from tests.support.calls import JANE, missed_call
 
-JANE = "+49891234567"
 JOHN = "+49301234567"
 
 
@@ -35,27 +35,6 @@ def store(connection: sqlite3.Connection) -> StateStore:
     return StateStore(connection)
 
 
-def record(
-    call_id: str,
-    ended_at: float,
-    number: str = JANE,
-    lines: tuple[str, ...] = ("201", "203"),
-    voicemail: bool = False,
-) -> CallRecord:
-    started_at = ended_at - 30
-    return CallRecord(
-        call_id=call_id,
-        started_at=started_at,
-        ended_at=ended_at,
-        caller=Caller(number, "Jane Doe", "allowed"),
-        dialed="4930555600",
-        direction="inbound",
-        participants=tuple(Participant(line, started_at, started_at, 30.0) for line in lines),
-        answered_by=None,
-        voicemail=voicemail,
-    )
-
-
 def decision(call_id: str, users: tuple[str, ...] = ("anna", "bernd")) -> Decision:
     lines = {"anna": "201", "bernd": "203"}
     return Decision(
@@ -68,7 +47,7 @@ def decision(call_id: str, users: tuple[str, ...] = ("anna", "bernd")) -> Decisi
 
 def miss(store: StateStore, call_id: str, ended_at: float, number: str = JANE) -> Recorded:
     """Record a call from ``number`` that anna and bernd missed."""
-    return store.record_decision(record(call_id, ended_at, number), decision(call_id), number)
+    return store.record_decision(missed_call(call_id, ended_at, number), decision(call_id), number)
 
 
 def count(connection: sqlite3.Connection, table: str) -> int:
@@ -207,12 +186,12 @@ def test_last_notified_is_the_latest_call_strictly_before_the_moment(store: Stat
 
 
 def test_history_is_per_channel_user_and_number(store: StateStore) -> None:
-    store.record_decision(record("1.1", 1000.0), decision("1.1", ("anna",)), JANE)
+    store.record_decision(missed_call("1.1", 1000.0), decision("1.1", ("anna",)), JANE)
     assert store.last_notified("email", "anna", JANE, 5000.0) == 1000.0
     assert store.last_notified("email", "bernd", JANE, 5000.0) is None
     assert store.last_notified("email", "anna", JOHN, 5000.0) is None
     only_journal = Decision("1.2", journal=(Target("bernd", "203"),))
-    store.record_decision(record("1.2", 2000.0), only_journal, JANE)
+    store.record_decision(missed_call("1.2", 2000.0), only_journal, JANE)
     assert store.last_notified("journal", "bernd", JANE, 5000.0) == 2000.0
     assert store.last_notified("email", "bernd", JANE, 5000.0) is None
 
@@ -258,7 +237,7 @@ def test_last_logon_is_the_latest_logon_strictly_before_the_moment(store: StateS
 
 
 def test_a_decision_is_stored_with_its_record(store: StateStore) -> None:
-    call = record("1.1", 1000.0)
+    call = missed_call("1.1", 1000.0)
     miss(store, "1.1", 1000.0)
     stored = store.decision_for("1.1")
     assert stored is not None
@@ -281,8 +260,8 @@ def test_recording_returns_the_new_targets_and_a_replay_records_nothing(
 
 
 def test_a_replay_that_decides_more_records_only_the_new_user(store: StateStore) -> None:
-    store.record_decision(record("1.1", 1000.0), decision("1.1", ("anna",)), JANE)
-    again = store.record_decision(record("1.1", 1000.0), decision("1.1"), JANE)
+    store.record_decision(missed_call("1.1", 1000.0), decision("1.1", ("anna",)), JANE)
+    again = store.record_decision(missed_call("1.1", 1000.0), decision("1.1"), JANE)
     assert again == Recorded(
         (Target("bernd", "203", "bernd@example.com"),), (Target("bernd", "203"),)
     )
@@ -296,7 +275,7 @@ def test_a_decision_is_recorded_wholly_or_not_at_all(
             raise RuntimeError("disk on fire")
         return "missed"
 
-    call = record("1.1", 1000.0)
+    call = missed_call("1.1", 1000.0)
     with pytest.raises(RuntimeError):
         store.record_decision(call, decision("1.1"), JANE, failing_reason)
     assert [count(connection, t) for t in ("decisions", "notifications", "journal")] == [0, 0, 0]
@@ -304,7 +283,7 @@ def test_a_decision_is_recorded_wholly_or_not_at_all(
 
 
 def test_a_journal_entry_holds_the_call_and_the_reason(store: StateStore) -> None:
-    call = record("1.1", 1000.0, voicemail=True)
+    call = missed_call("1.1", 1000.0, voicemail=True)
     store.record_decision(call, decision("1.1", ("anna",)), JANE)
     [entry] = store.journal_entries()
     assert (entry.call_id, entry.user, entry.line, entry.number) == ("1.1", "anna", "201", JANE)
@@ -321,7 +300,7 @@ def test_a_journal_entry_holds_the_call_and_the_reason(store: StateStore) -> Non
 
 
 def test_the_journal_reason_can_be_given(store: StateStore) -> None:
-    call = record("1.1", 1000.0)
+    call = missed_call("1.1", 1000.0)
     store.record_decision(call, decision("1.1"), JANE, lambda _, t: f"because {t.user}")
     assert sorted(e.reason for e in store.journal_entries()) == ["because anna", "because bernd"]
 
