@@ -349,11 +349,6 @@ class AmiParser:
         self._wanted_head = event_filter.head_pattern() if event_filter else None
         self._next_candidate = event_filter.next_candidate_pattern() if event_filter else None
         self._wanted_heads = _head_lines(event_filter) if event_filter else ()
-        self._passing_names = (
-            frozenset(name.encode() for name in event_filter.event_names())
-            if event_filter
-            else None
-        )
         self._sieve = _Sieve.of(event_filter) if event_filter else None
         self._ready: deque[Frame] = deque()
         self._buffer = b""
@@ -501,11 +496,11 @@ class AmiParser:
         return True
 
     def _unwanted_event(self, frame_start: int) -> bool:
-        names, buffer = self._passing_names, self._buffer
-        if names is None or not buffer.startswith(_EVENT_PREFIX, frame_start):
+        sieve, buffer = self._sieve, self._buffer
+        if sieve is None or not buffer.startswith(_EVENT_PREFIX, frame_start):
             return False
         head = buffer[frame_start + 7 : buffer.find(b"\n", frame_start)]
-        if (head[:-1] if head.endswith(b"\r") else head) in names:
+        if (head[:-1] if head.endswith(b"\r") else head) in sieve.passing:
             return False
         self.stats.filtered += 1
         return True
