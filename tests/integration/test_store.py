@@ -82,6 +82,7 @@ def test_the_connection_is_tuned_for_one_server_and_occasional_readers(
     assert pragma("foreign_keys") == 1
     assert pragma("synchronous") == 1  # NORMAL
     assert pragma("busy_timeout") == 5000
+    assert pragma("temp_store") == 2  # MEMORY: savepoint journals never go to a file
 
 
 def test_migration_versions_count_up_from_one() -> None:
