@@ -58,6 +58,10 @@ calls_log = logging.getLogger("missedcall.calls")
 
 SHUTDOWN_GRACE_SECONDS = 5.0
 MAX_UNCOMMITTED = 256  # verdicts waiting for their group commit before intake waits too
+# With a backlog of events, intake judges calls for this long before the other
+# tasks get a turn: a turn per call would commit and deliver in slivers, and
+# each sliver costs the loop, SQLite and SMTP as much as a batch does.
+INTAKE_TURN_SECONDS = 0.01
 
 
 class Source(Protocol):
@@ -113,6 +117,7 @@ class Server:
     keep_decisions: bool = False  # the demo lists them at the end
     pending: PendingHistory | None = None  # judged, not yet written: history all the same
     retention: Retention | None = None  # None: keep everything
+    intake_turn_seconds: float = INTAKE_TURN_SECONDS
     _writes: set[asyncio.Future[Handled]] = field(default_factory=set, init=False)
 
     def __post_init__(self) -> None:
@@ -157,11 +162,15 @@ class Server:
     async def _intake(self) -> None:
         self.health.intake_running = True
         try:
+            loop = asyncio.get_running_loop()
+            turn_ends = loop.time() + self.intake_turn_seconds
             async for item in self.source.items():
                 self._note(item)
                 for record in self.correlator.feed(item):
                     await self.submit(record)
-                    await asyncio.sleep(0)  # let delivery and the group commit have their turn
+                    if loop.time() >= turn_ends:  # delivery and the group commit's turn
+                        await asyncio.sleep(0)
+                        turn_ends = loop.time() + self.intake_turn_seconds
         finally:
             if self._writes:  # what was judged is written before the server stops
                 await asyncio.wait(self._writes)

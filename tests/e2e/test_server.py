@@ -6,17 +6,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from missedcall.bootstrap import BuiltServer, build_server
+from missedcall.calls.asterisk import WANTED_EVENTS
 from missedcall.config import Config, parse_config
 from missedcall.demo import lab_config_text
 from missedcall.outbox.runner import Backoff
 from missedcall.render.message import message_id
+from missedcall.sources.ami.protocol import AmiParser, Message
 from missedcall.sources.ami.replay_server import ReplayServer, split_trace
+from missedcall.sources.markers import Received, SourceItem
 from tests.support.smtp import SmtpSink
 from tests.support.waiting import until
 
@@ -182,6 +186,55 @@ async def test_a_slow_smtp_server_does_not_stall_the_intake_of_calls(tmp_path: P
         assert len(run.sink.received) < len(EXPECTED_MAILS)  # delivery still going on
         queued = run.server.outbox.counts_by_state()
         assert queued.get("queued", 0) + queued.get("sending", 0) > 0
+
+
+class Backlog:
+    """Every recorded event at once, as from a PBX the server is catching up with."""
+
+    def __init__(self, data: bytes) -> None:
+        frames = AmiParser(event_filter=WANTED_EVENTS).feed(data)
+        self.messages = [frame for frame in frames if isinstance(frame, Message)]
+        self.exhausted = asyncio.Event()
+
+    async def items(self) -> AsyncIterator[SourceItem]:
+        for message in self.messages:
+            yield Received(message, time.time())
+        self.exhausted.set()
+        await asyncio.Event().wait()  # the connection stays open
+
+    async def close(self) -> None:
+        return None
+
+
+async def turns_others_get_during_a_backlog(tmp_path: Path, intake_turn_seconds: float) -> int:
+    """How often another task ran while the server worked through every recorded call."""
+    sink = SmtpSink()
+    await sink.start()
+    backlog = Backlog(ALL_RECORDINGS)
+    built = build_server(lab_config(tmp_path, 9, sink.port), source=backlog, web=False)
+    server = built.server
+    server.intake_turn_seconds = intake_turn_seconds
+    stop = asyncio.Event()
+    serving = asyncio.create_task(server.serve(stop))
+    turns = 0
+    while not backlog.exhausted.is_set():
+        turns += server.health.intake_running
+        await asyncio.sleep(0)
+    stop.set()
+    await asyncio.wait_for(serving, 30)
+    built.close()
+    await sink.stop()
+    return turns
+
+
+async def test_intake_gives_the_other_tasks_a_turn_when_its_turn_is_over(tmp_path: Path) -> None:
+    assert await turns_others_get_during_a_backlog(tmp_path, 0.0) >= len(TRACES) - 1
+
+
+async def test_intake_works_through_a_backlog_within_its_turn(tmp_path: Path) -> None:
+    # Fifteen calls take far less than an hour: none of the other tasks runs meanwhile,
+    # so the verdicts go to disk in one group commit, not one commit each.
+    assert await turns_others_get_during_a_backlog(tmp_path, 3600.0) == 0
 
 
 async def test_a_pbx_connection_dropped_mid_call_reports_it_incomplete_and_invents_nothing(
