@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,36 @@ async def test_mails_are_delivered_and_marked_sent(
     assert "outbox sent id=1 call=c1 user=anna message_id=<c1.anna@missedcall.test>" in caplog.text
     assert await setup.runner.drain() == 0
     await setup.delivery.close()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        mail(1).data + b".\r\n",  # alone on its line, the dot would end the message early
+        mail(1).data + b".hidden line\r\n..two dots\r\n. \r\n",
+        mail(1).data + b"a dot at the end.\r\n.",  # the last line without its line end
+        b".the very first line\r\n",
+    ],
+    ids=["dot-alone", "leading-dots", "no-last-line-end", "first-line"],
+)
+async def test_lines_beginning_with_a_dot_arrive_as_written(sink: SmtpSink, data: bytes) -> None:
+    delivery = SmtpDelivery(smtp_settings(sink.port))
+    message = replace(mail(1), data=data)
+    result = await delivery.send(message)
+    await delivery.close()
+    assert result.outcome == "accepted"
+    expected = message.data if message.data.endswith(b"\r\n") else message.data + b"\r\n"
+    assert [m.data for m in sink.received] == [expected]
+
+
+async def test_a_message_with_bare_line_ends_goes_with_crlf_line_ends(sink: SmtpSink) -> None:
+    delivery = SmtpDelivery(smtp_settings(sink.port))
+    crlf = mail(1).data + b"line two\r\n.dot\r\nlast\r\n"
+    bare = replace(mail(1), data=crlf.replace(b"\r\n", b"\n").replace(b"two\n", b"two\r"))
+    result = await delivery.send(bare)
+    await delivery.close()
+    assert result.outcome == "accepted"
+    assert [m.data for m in sink.received] == [crlf]
 
 
 async def test_a_refused_recipient_fails_with_the_reply_and_the_others_go_on(

@@ -32,7 +32,16 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from aiosmtplib import SMTP, SMTPException, SMTPResponse, SMTPResponseException
+from aiosmtplib import (
+    SMTP,
+    SMTPDataError,
+    SMTPException,
+    SMTPResponse,
+    SMTPResponseException,
+    SMTPServerDisconnected,
+    SMTPStatus,
+    SMTPTimeoutError,
+)
 
 from missedcall.config import SmtpSettings
 from missedcall.outbox.mail import OutgoingMail, Refusal
@@ -196,15 +205,50 @@ async def _deliver(conversation: _Conversation, mail: OutgoingMail) -> DeliveryR
     if not accepted:
         await _reset(client)
         return _all_refused(refused, conversation.replies)
-    # DATA ends with CRLF.CRLF: a message without a final line end would hang the server.
-    data = mail.data if mail.data.endswith(b"\n") else mail.data + b"\r\n"
-    await conversation.step("data", client.data(data))
+    await conversation.step("data", _data(client, mail.data))
     return DeliveryResult(
         "accepted",
         conversation.replies[-1],
         accepted=tuple(accepted),
         refused=tuple(refused),
         transcript=tuple(conversation.replies),
+    )
+
+
+async def _data(client: SMTP, message: bytes) -> SMTPResponse:
+    """DATA, then the message with its dots stuffed and the final dot.
+
+    Rendered messages end every line in CRLF already (:mod:`missedcall.render.mime`),
+    and for them aiosmtplib's ``data()`` would only rewrite every line end once more,
+    a regex pass over the whole message; anything else still goes through it.
+    """
+    if not _in_canonical_form(message):
+        return await client.data(message)  # which also ends the last line
+    start = await client.execute_command(b"DATA")
+    if start.code != SMTPStatus.start_input:
+        raise SMTPDataError(start.code, start.message)
+    stuffed = message.replace(b"\r\n.", b"\r\n..")
+    if stuffed.startswith(b"."):
+        stuffed = b"." + stuffed
+    protocol = client.protocol
+    try:
+        if protocol is None:
+            raise SMTPServerDisconnected("Connection lost")
+        protocol.write(stuffed + b".\r\n")
+        response = await protocol.read_response(timeout=client.timeout)
+    except (SMTPServerDisconnected, SMTPTimeoutError):
+        client.close()  # as aiosmtplib does: the conversation is out of step
+        raise
+    if response.code != SMTPStatus.completed:
+        raise SMTPDataError(response.code, response.message)
+    return response
+
+
+def _in_canonical_form(message: bytes) -> bool:
+    """Every line, the last included, ends in CRLF, and no CR or LF stands alone."""
+    ends = message.count(b"\r\n")
+    return (
+        message.endswith(b"\r\n") and message.count(b"\n") == ends and message.count(b"\r") == ends
     )
 
 
