@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 from lxml import etree
@@ -166,6 +167,33 @@ def test_links_follow_the_link_prefix(setting: str, link: str | None) -> None:
     assert root.findtext("caller/link") == link
     assert root.findtext("contact/phones/phone/link") == link
     assert root.findtext("caller/dialable") == "+49891234567"
+
+
+def test_language_strings_are_text_even_with_markup_characters_and_kept_when_empty() -> None:
+    config = lab_config("")
+    rendering, directory = renderer("")
+    user = directory.user("anna")
+    assert user is not None
+    english = rendering.languages.get("en")
+    odd = {**english.strings, "call-back": '<b>Call & "see"</b>', "note": ""}
+    facts = DocumentFacts(
+        record=call_from("01-missed-direct.ami"),
+        recipient=user,
+        line="201",
+        contact=None,
+        language=replace(english, strings=odd),
+        zone=config.server.zone,
+        numbering=directory.numbering,
+        owner_of=directory.user_of_line,
+        link_prefix=None,
+        mail=MailFacts("server", replies_reach_caller=False, vcard_attached=False),
+    )
+    strings = build_document(facts).getroot().find("strings")
+    assert strings is not None
+    assert [child.tag for child in strings] == list(odd)
+    assert strings.findtext("call-back") == '<b>Call & "see"</b>'
+    assert strings.find("call-back/b") is None
+    assert strings.find("note") is not None and strings.findtext("note") == ""
 
 
 def test_the_strings_of_the_language_are_in_the_document() -> None:

@@ -13,7 +13,6 @@ which escapes every value, and parsed once.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,7 +28,7 @@ from missedcall.directory.numbering import Numbering
 from missedcall.render.clean import one_line, paragraphs
 from missedcall.render.i18n import Language
 from missedcall.render.links import number_forms, telephony_link
-from missedcall.render.xmlwriter import XmlWriter
+from missedcall.render.xmlwriter import XmlWriter, escape
 
 __all__ = [
     "DOCUMENT_VERSION",
@@ -41,7 +40,6 @@ __all__ = [
 DOCUMENT_VERSION = "1"
 """Raised only if an element changes meaning; new elements keep the version."""
 
-Element = etree._Element
 OwnerOf = Callable[[str], UserSettings | None]
 
 
@@ -83,18 +81,15 @@ def build_document(facts: DocumentFacts) -> etree._ElementTree:
         with out.element("language"):
             out.add("code", facts.language.code)
             out.add("name", facts.language.name)
-    root = out.parse()
-    root.append(copy.deepcopy(_strings(facts.language)))
-    return etree.ElementTree(root)
+        out.add_written(_strings(facts.language))
+    return etree.ElementTree(out.parse())
 
 
 @lru_cache(maxsize=64)
-def _strings(language: Language) -> Element:
-    """The ``strings`` element of a language, built once and copied into each document."""
-    strings = etree.Element("strings")
-    for key, text in language.strings.items():
-        etree.SubElement(strings, key).text = text
-    return strings
+def _strings(language: Language) -> str:
+    """The ``strings`` element of a language, written once (an empty string is kept)."""
+    written = "".join(f"<{key}>{escape(text)}</{key}>" for key, text in language.strings.items())
+    return f"<strings>{written}</strings>"
 
 
 def _moment(out: XmlWriter, tag: str, epoch: float, facts: DocumentFacts) -> None:

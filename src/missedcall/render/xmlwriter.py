@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-__all__ = ["XmlWriter"]
+__all__ = ["XmlWriter", "escape"]
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 
@@ -27,7 +27,7 @@ class XmlWriter:
     def add(self, tag: str, text: str | None) -> None:
         """A child with text; nothing when the text is empty (absent means unknown)."""
         if text:
-            self._parts.append(f"<{tag}>{_escape(text)}</{tag}>")
+            self._parts.append(f"<{tag}>{escape(text)}</{tag}>")
 
     def add_all(self, children: tuple[tuple[str, str], ...]) -> None:
         for tag, text in children:
@@ -38,8 +38,12 @@ class XmlWriter:
 
     def element(self, tag: str, **attributes: str) -> _Open:
         """``with out.element("call"):`` writes ``<call>`` … ``</call>``."""
-        start = tag + "".join(f' {name}="{_escape(value)}"' for name, value in attributes.items())
+        start = tag + "".join(f' {name}="{escape(value)}"' for name, value in attributes.items())
         return _Open(self._parts, start, tag)
+
+    def add_written(self, fragment: str) -> None:
+        """XML written before, with values escaped by :func:`escape` (a cached part)."""
+        self._parts.append(fragment)
 
     def parse(self) -> etree._Element:
         return etree.fromstring("".join(self._parts).encode("utf-8"), _PARSER)
@@ -60,7 +64,8 @@ class _Open:
         self._parts.append(f"</{self._end}>")
 
 
-def _escape(text: str) -> str:
+def escape(text: str) -> str:
+    """Text as XML character data or an attribute value (in double quotes)."""
     if "&" in text or "<" in text or ">" in text or '"' in text:
         text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         return text.replace('"', "&quot;")
