@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from typing import Literal, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from missedcall.calls.record import CallRecord
 from missedcall.outbox.store import Dispatch, Outbox, State
@@ -33,9 +33,12 @@ LAG_BUCKETS = (1, 2, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600, float("
 _WAITING: tuple[State, ...] = ("queued", "sending", "retry")
 
 
-class _Connected(Protocol):
+class _Pbx(Protocol):
     @property
     def pbx_connected(self) -> bool: ...
+
+    @property
+    def events_received(self) -> int: ...
 
 
 class Metrics:
@@ -44,9 +47,6 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         registry = self.registry
-        self._events = Counter(
-            "missedcall_ami_events", "Events read from the PBX", registry=registry
-        )
         self._calls = Counter(
             "missedcall_calls",
             "Calls correlated (finished), by direction and completeness",
@@ -87,7 +87,7 @@ class Metrics:
             registry=registry,
         )
 
-    def watch(self, pbx: _Connected, outbox: Outbox, clock: Callable[[], float]) -> None:
+    def watch(self, pbx: _Pbx, outbox: Outbox, clock: Callable[[], float]) -> None:
         """Read the PBX connection and the outbox whenever the metrics are scraped."""
         self.registry.register(_StateCollector(pbx, outbox, clock))
 
@@ -96,9 +96,6 @@ class Metrics:
         return generate_latest(self.registry)
 
     # -- what the server, the runner and the API note ------------------------
-
-    def event_received(self) -> None:
-        self._events.inc()
 
     def call_decided(self, record: CallRecord, decision: Decision, queued: int, now: float) -> None:
         self._calls.labels(record.direction, str(not record.incomplete).lower()).inc()
@@ -121,9 +118,10 @@ class Metrics:
 
 
 class _StateCollector:
-    """Gauges read at scrape time: the PBX connection and the outbox."""
+    """Read at scrape time: the PBX connection, its events (counted by the server, a
+    Counter's lock would cost more than the event), and the outbox."""
 
-    def __init__(self, pbx: _Connected, outbox: Outbox, clock: Callable[[], float]) -> None:
+    def __init__(self, pbx: _Pbx, outbox: Outbox, clock: Callable[[], float]) -> None:
         self._pbx = pbx
         self._outbox = outbox
         self._clock = clock
@@ -133,6 +131,9 @@ class _StateCollector:
             "missedcall_ami_connected",
             "1 while the PBX connection is up",
             value=int(self._pbx.pbx_connected),
+        )
+        yield CounterMetricFamily(
+            "missedcall_ami_events", "Events read from the PBX", value=self._pbx.events_received
         )
         counts = self._outbox.counts_by_state()
         by_state = GaugeMetricFamily(

@@ -77,6 +77,7 @@ class Health:
     started_at: float
     pbx_connected: bool = False
     last_event_at: float | None = None
+    events_received: int = 0
     calls_decided: int = 0
     mails_queued: int = 0
     intake_running: bool = False
@@ -180,7 +181,7 @@ class Server:
         if isinstance(item, Received):
             self.health.pbx_connected = True
             self.health.last_event_at = item.received_at
-            self.metrics.event_received()
+            self.health.events_received += 1
         elif isinstance(item, ConnectionLost):
             self.health.pbx_connected = False
             log.warning("pbx connection lost at=%s reason=%s", iso_time(item.at), item.reason)

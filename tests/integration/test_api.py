@@ -249,7 +249,8 @@ async def test_metrics_count_events_calls_verdicts_and_mails(tmp_path: Path) -> 
         admin = run.client(headers={"Authorization": f"Bearer {run.token('admin', 'admin')}"})
         text = (await admin.get("/metrics")).text
         values = _samples(text)
-        assert values["missedcall_ami_events_total"] > 50
+        assert values["missedcall_ami_events_total"] == run.server.health.events_received > 50
+        assert "# TYPE missedcall_ami_events_total counter" in text
         assert values['missedcall_calls_total{complete="true",direction="inbound"}'] == 2
         assert values['missedcall_decisions_total{channel="email",reason="notified"}'] == 1
         assert values['missedcall_decisions_total{channel="email",reason="answered"}'] == 3
