@@ -26,8 +26,8 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from missedcall.bootstrap import build_server
 from missedcall.calls.asterisk import WANTED_EVENTS
-from missedcall.commands.run import configure_logging
 from missedcall.config import parse_config
+from missedcall.logs import configure_logging
 from missedcall.outbox.mail import OutgoingMail
 from missedcall.outbox.smtp import SmtpDelivery
 from missedcall.render.message import message_id

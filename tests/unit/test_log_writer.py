@@ -1,5 +1,5 @@
-"""The log set-up of the commands: lines are written by a thread of their own, so that
-the event loop never waits for a slow reader of standard error."""
+"""The log set-up of the commands: lines are written by a thread of their own, in
+batches, so that the event loop never waits for a slow reader of standard error."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from missedcall.commands import run
-from missedcall.commands.run import configure_logging
+from missedcall import logs
+from missedcall.logs import configure_logging
 
 
 class StuckStream(io.StringIO):
@@ -21,9 +21,11 @@ class StuckStream(io.StringIO):
         super().__init__()
         self.released = threading.Event()
         self.writers: set[int] = set()
+        self.writes = 0
 
     def write(self, text: str) -> int:
         self.writers.add(threading.get_ident())
+        self.writes += 1
         assert self.released.wait(10), "never released"
         return super().write(text)
 
@@ -32,10 +34,14 @@ class StuckStream(io.StringIO):
 def root_logger_restored() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
+    collected = (logging.logThreads, logging.logProcesses, logging.logMultiprocessing)
+    source_file = logging._srcfile
     yield
-    run._write_the_rest()
+    logs.write_the_rest()
     root.handlers[:] = handlers
     root.setLevel(level)
+    logging.logThreads, logging.logProcesses, logging.logMultiprocessing = collected
+    logging._srcfile = source_file
 
 
 def test_a_stuck_stream_never_holds_up_the_code_that_logs() -> None:
@@ -47,7 +53,7 @@ def test_a_stuck_stream_never_holds_up_the_code_that_logs() -> None:
 
     assert stream.getvalue() == ""  # the caller went on; the writer waits
     stream.released.set()
-    run._write_the_rest()  # what the process does at exit
+    logs.write_the_rest()  # what the process does at exit
     lines = stream.getvalue().splitlines()
     assert len(lines) == 100
     assert lines[7].endswith(" INFO missedcall.test line 7 of hundred")
@@ -63,7 +69,7 @@ def test_a_traceback_reaches_the_stream_with_its_line_and_the_level_filters() ->
         raise ValueError("broken")
     except ValueError:
         log.exception("outbox set aside id=%d", 7)
-    run._write_the_rest()
+    logs.write_the_rest()
     text = stream.getvalue()
     assert "not written" not in text
     assert (
@@ -77,7 +83,53 @@ def test_setting_up_again_replaces_the_writer() -> None:
     configure_logging("info", first)
     configure_logging("info", second)
     logging.getLogger("missedcall.test").info("once")
-    run._write_the_rest()
+    logs.write_the_rest()
     assert first.getvalue() == ""
     assert second.getvalue().count("once") == 1
-    assert len(run._writers) == 0
+    assert len(logs._writers) == 0
+
+
+def test_lines_that_came_while_the_writer_was_busy_go_out_in_one_write() -> None:
+    stream = StuckStream()
+    configure_logging("info", stream)
+    log = logging.getLogger("missedcall.test")
+    log.info("first")
+    while stream.writes == 0:  # the writer is stuck writing the first line
+        threading.Event().wait(0.001)
+    for number in range(99):
+        log.info("line %d", number)
+    stream.released.set()
+    logs.write_the_rest()
+    assert stream.writes == 2
+    assert len(stream.getvalue().splitlines()) == 100
+
+
+def test_a_line_reads_as_the_standard_formatter_writes_it() -> None:
+    stream = io.StringIO()
+    configure_logging("info", stream)
+    record = logging.LogRecord("missedcall.test", logging.WARNING, "", 0, "x=%d", (7,), None)
+    record.created = 1_795_849_570.25
+    record.msecs = 250.0
+    logging.getLogger("missedcall.test").handle(record)
+    logs.write_the_rest()
+    standard = logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    assert stream.getvalue() == standard.format(record) + "\n"
+    assert stream.getvalue().endswith(",250 WARNING missedcall.test x=7\n")
+
+
+def test_other_handlers_get_the_record_as_it_was_made() -> None:
+    configure_logging("info", io.StringIO())
+    seen: list[logging.LogRecord] = []
+
+    class Other(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    logging.getLogger().addHandler(Other())
+    try:
+        raise ValueError("broken")
+    except ValueError:
+        logging.getLogger("missedcall.test").exception("failed id=%d", 3)
+    (record,) = seen
+    assert (record.msg, record.args) == ("failed id=%d", (3,))
+    assert record.exc_info is not None and record.exc_info[0] is ValueError

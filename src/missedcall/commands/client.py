@@ -21,8 +21,8 @@ from pathlib import Path
 from missedcall.client.senders import Sender, Sent, build_sender
 from missedcall.client.session import ServerError, ServerSession
 from missedcall.client.settings import ClientSettings, load_client_settings
-from missedcall.commands.run import configure_logging
 from missedcall.config import ConfigError
+from missedcall.logs import configure_logging
 from missedcall.outbox.mail import OutgoingMail
 
 __all__ = ["add_arguments", "run", "serve"]

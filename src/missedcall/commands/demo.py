@@ -29,9 +29,9 @@ from missedcall import demo
 from missedcall.auth.passwords import hash_password
 from missedcall.bootstrap import BuiltServer, build_server
 from missedcall.commands.describe import describe
-from missedcall.commands.run import configure_logging
 from missedcall.config import Config, validate_model
 from missedcall.demo.sink import start_sink
+from missedcall.logs import configure_logging
 from missedcall.pipeline import Handled
 from missedcall.render.message import message_id
 from missedcall.sources.ami.replay_server import ReplayServer

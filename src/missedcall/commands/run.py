@@ -4,47 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import atexit
-import logging
-import logging.handlers
-import queue
 import signal
 import sys
-from typing import TextIO
 
 from missedcall.bootstrap import build_server, startup_problems
 from missedcall.config import Config, ConfigError, load_config
+from missedcall.logs import configure_logging
 from missedcall.sources.ami.client import AmiAuthError
-
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
-
-_writers: list[logging.handlers.QueueListener] = []  # the one running, if any
-
-
-def configure_logging(level: str, stream: TextIO | None = None) -> None:
-    """Log lines to ``stream`` (standard error), written by a thread of their own.
-
-    The event loop only hands each record over (its time taken then), so a
-    slow reader of the stream (a full pipe, a busy journald) never holds it up.
-    What is still queued at exit is written then; a ``kill -9`` loses the last
-    milliseconds.
-    """
-    _write_the_rest()
-    handler = logging.StreamHandler(sys.stderr if stream is None else stream)
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
-    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-    writer = logging.handlers.QueueListener(records, handler)
-    hand_over = logging.handlers.QueueHandler(records)
-    hand_over.setFormatter(logging.Formatter("%(message)s"))  # the message with its traceback
-    logging.basicConfig(level=level.upper(), handlers=[hand_over], force=True)
-    writer.start()
-    _writers.append(writer)
-
-
-@atexit.register
-def _write_the_rest() -> None:
-    while _writers:
-        _writers.pop().stop()
 
 
 def run(args: argparse.Namespace) -> int:
