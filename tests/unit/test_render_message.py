@@ -13,7 +13,14 @@ import pytest
 from missedcall.render import RenderError
 from missedcall.render.sample import SAMPLE_CONTACT
 from missedcall.rules.decision import Target
-from tests.support.rendering import call_from, parse, recorded_calls, render, renderer
+from tests.support.rendering import (
+    call_from,
+    parse,
+    recorded_calls,
+    render,
+    renderer,
+    target_for,
+)
 
 JANE = SAMPLE_CONTACT
 SERVER = "pbx@example.com"
@@ -182,3 +189,33 @@ def test_a_template_failing_in_strict_mode_is_a_render_error(tmp_path: Path) -> 
     assert rendering.render(record, target, user, None).subject.startswith("Verpasster Anruf")
     with pytest.raises(RenderError, match=r"template failed: .*subject\.xsl.*boom"):
         rendering.render(record, target, user, None, strict=True)
+
+
+def test_each_member_of_a_ring_group_gets_the_mail_a_renderer_of_its_own_would_make() -> None:
+    # One renderer writes a call's shared parts once for all its recipients; in turns
+    # with another call, in two languages and with and without a contact, every mail
+    # must still be the one a fresh renderer makes for that recipient alone.
+    ring_group = call_from("04-ringgroup-answered.ami")
+    direct = call_from("01-missed-direct.ami")
+    shared, directory = renderer()
+    turns = [
+        (ring_group, "anna", JANE, None),
+        (ring_group, "bernd", JANE, None),
+        (ring_group, "carla", JANE, "de"),
+        (direct, "anna", None, None),
+        (ring_group, "carla", None, None),
+        (ring_group, "anna", None, None),
+    ]
+    for record, user_id, contact, language in turns:
+        user = directory.user(user_id)
+        assert user is not None
+        target = target_for(directory, record, user_id)
+        mail = shared.render(record, target, user, contact, language=language)
+        alone, _ = renderer()
+        expected = alone.render(record, target, user, contact, language=language)
+        assert mail.data == expected.data, (record.call_id, user_id)
+    bernd = directory.user("bernd")
+    assert bernd is not None
+    target = target_for(directory, ring_group, "bernd")
+    text = shared.render(ring_group, target, bernd, None, language="en").text
+    assert "Bernd Beta (202) [you]" in text and "Anna Alpha (201) [you]" not in text

@@ -32,9 +32,11 @@ from missedcall.render.xmlwriter import XmlWriter, escape
 
 __all__ = [
     "DOCUMENT_VERSION",
+    "CallParts",
     "DocumentFacts",
     "MailFacts",
     "build_document",
+    "call_parts",
 ]
 
 DOCUMENT_VERSION = "1"
@@ -68,15 +70,48 @@ class DocumentFacts:
     mail: MailFacts
 
 
-def build_document(facts: DocumentFacts) -> etree._ElementTree:
+@dataclass(frozen=True, slots=True)
+class CallParts:
+    """What the documents of a call have in common, in one language, written once.
+
+    A ring group's call goes to every member: only ``recipient`` and each
+    participant's ``is-recipient`` differ from one member's document to the next.
+    """
+
+    head: str  # call, caller, contact
+    participants: tuple[tuple[str, str | None, str], ...]  # before is-recipient, owner id, after
+    tail: str  # answered-by, pickup, forwards, busy
+
+
+def call_parts(facts: DocumentFacts) -> CallParts:
+    """The parts of ``facts``' document that do not depend on its recipient."""
+    head = XmlWriter()
+    _call(head, facts)
+    _caller(head, facts)
+    if facts.contact is not None:
+        _contact(head, facts.contact, facts)
+    tail = XmlWriter()
+    _other_parties(tail, facts)
+    return CallParts(
+        head.text(), tuple(_participant(p, facts) for p in facts.record.participants), tail.text()
+    )
+
+
+def build_document(facts: DocumentFacts, parts: CallParts | None = None) -> etree._ElementTree:
+    """The document; ``parts`` are :func:`call_parts` of the same call, language and
+    contact (written for another recipient), or None to write them here."""
+    parts = parts or call_parts(facts)
+    recipient = facts.recipient.id
     out = XmlWriter()
     with out.element("notification", version=DOCUMENT_VERSION):
-        _call(out, facts)
-        _caller(out, facts)
-        if facts.contact is not None:
-            _contact(out, facts.contact, facts)
+        out.add_written(parts.head)
         _recipient(out, facts)
-        _parties(out, facts)
+        with out.element("participants"):
+            for before, owner, after in parts.participants:
+                out.add_written(before)
+                out.flag("is-recipient", owner == recipient)
+                out.add_written(after)
+        out.add_written(parts.tail)
         _mail(out, facts.mail)
         with out.element("language"):
             out.add("code", facts.language.code)
@@ -223,11 +258,9 @@ def _party(out: XmlWriter, line: str, owner_of: OwnerOf) -> UserSettings | None:
     return owner
 
 
-def _parties(out: XmlWriter, facts: DocumentFacts) -> None:
+def _other_parties(out: XmlWriter, facts: DocumentFacts) -> None:
+    """Everyone the call met but its participants: who answered, picked up, forwarded…"""
     record, owner_of = facts.record, facts.owner_of
-    with out.element("participants"):
-        for participant in record.participants:
-            _participant(out, participant, facts)
     if record.answered_by is not None:
         with out.element("answered-by"):
             _party(out, record.answered_by, owner_of)
@@ -254,15 +287,19 @@ def _parties(out: XmlWriter, facts: DocumentFacts) -> None:
                 _party(out, line, owner_of)
 
 
-def _participant(out: XmlWriter, participant: Participant, facts: DocumentFacts) -> None:
-    with out.element("participant"):
-        owner = _party(out, participant.line, facts.owner_of)
-        out.flag("is-recipient", owner is not None and owner.id == facts.recipient.id)
-        _moment(out, "first-alert", participant.first_alert_at, facts)
-        _seconds(out, participant.ring_seconds, facts.language)
-        out.flag("answered", participant.answered)
-        if participant.answered_at is not None:
-            _moment(out, "answered-at", participant.answered_at, facts)
+def _participant(participant: Participant, facts: DocumentFacts) -> tuple[str, str | None, str]:
+    """The participant's XML before its ``is-recipient``, its owner's id, the XML after."""
+    before = XmlWriter()
+    before.add_written("<participant>")
+    owner = _party(before, participant.line, facts.owner_of)
+    after = XmlWriter()
+    _moment(after, "first-alert", participant.first_alert_at, facts)
+    _seconds(after, participant.ring_seconds, facts.language)
+    after.flag("answered", participant.answered)
+    if participant.answered_at is not None:
+        _moment(after, "answered-at", participant.answered_at, facts)
+    after.add_written("</participant>")
+    return before.text(), None if owner is None else owner.id, after.text()
 
 
 def _mail(out: XmlWriter, mail: MailFacts) -> None:

@@ -20,7 +20,13 @@ from missedcall.config import NotifySettings, UserSettings
 from missedcall.directory.contacts import Contact
 from missedcall.directory.users import Directory
 from missedcall.render.assemble import Composed, Envelope, Mailbox, assemble
-from missedcall.render.document import DocumentFacts, MailFacts, build_document
+from missedcall.render.document import (
+    CallParts,
+    DocumentFacts,
+    MailFacts,
+    build_document,
+    call_parts,
+)
 from missedcall.render.headers import header_text, is_address
 from missedcall.render.i18n import Languages
 from missedcall.render.vcard import VCard, vcard_of
@@ -70,6 +76,7 @@ class Renderer:
         self._directory = directory
         self._templates = templates
         self._languages = languages
+        self._last_parts: tuple[tuple[object, ...], CallParts] | None = None
 
     @property
     def templates(self) -> Templates:
@@ -123,20 +130,19 @@ class Renderer:
         caller_address = _caller_address(contact)
         sender = self._notify.sender if caller_address else "server"
         vcard = vcard_of(contact) if contact is not None and self._notify.attach_vcard else None
-        document = build_document(
-            DocumentFacts(
-                record=record,
-                recipient=user,
-                line=target.line,
-                contact=contact,
-                language=chosen,
-                zone=self._zone,
-                numbering=self._directory.numbering,
-                owner_of=self._directory.user_of_line,
-                link_prefix=self._notify.link_prefix,
-                mail=MailFacts(sender, sender != "server", vcard is not None),
-            )
+        facts = DocumentFacts(
+            record=record,
+            recipient=user,
+            line=target.line,
+            contact=contact,
+            language=chosen,
+            zone=self._zone,
+            numbering=self._directory.numbering,
+            owner_of=self._directory.user_of_line,
+            link_prefix=self._notify.link_prefix,
+            mail=MailFacts(sender, sender != "server", vcard is not None),
         )
+        document = build_document(facts, self._call_parts(facts))
         apply = self._templates.apply
         try:
             subject = apply("subject.xsl", document, strict=strict)
@@ -154,6 +160,20 @@ class Renderer:
             message_id=message_id(record.call_id, user.id, self._server[1]),
         )
         return Composed(envelope, text, html, chosen.code, vcard)
+
+    def _call_parts(self, facts: DocumentFacts) -> CallParts:
+        """The parts of the last call's document if this is that call again, for another
+        recipient (the server renders a call's mails one after the other), else new ones.
+
+        The same call means the same objects (record, contact, language: see
+        :class:`~missedcall.render.i18n.Languages`); the rest is the renderer's own.
+        """
+        key = (facts.record, facts.contact, facts.language)
+        last = self._last_parts
+        if last is None or any(a is not b for a, b in zip(last[0], key, strict=True)):
+            last = (key, call_parts(facts))
+            self._last_parts = last  # one assignment: a preview in a thread sees all or nothing
+        return last[1]
 
 
 def _caller_address(contact: Contact | None) -> str | None:

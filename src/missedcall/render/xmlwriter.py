@@ -42,11 +42,15 @@ class XmlWriter:
         return _Open(self._parts, start, tag)
 
     def add_written(self, fragment: str) -> None:
-        """XML written before, with values escaped by :func:`escape` (a cached part)."""
+        """XML written before: by another writer (:meth:`text`), or with :func:`escape`."""
         self._parts.append(fragment)
 
+    def text(self) -> str:
+        """What was written, for :meth:`add_written` into another document."""
+        return "".join(self._parts)
+
     def parse(self) -> etree._Element:
-        return etree.fromstring("".join(self._parts).encode("utf-8"), _PARSER)
+        return etree.fromstring(self.text().encode("utf-8"), _PARSER)
 
 
 class _Open:
