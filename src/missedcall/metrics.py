@@ -41,38 +41,62 @@ class _Pbx(Protocol):
     def events_received(self) -> int: ...
 
 
+class _Children:
+    """A labelled counter's children by their label values, looked up once each:
+    ``labels()`` checks its arguments and takes a lock every time, which is dear
+    for every call and every mail."""
+
+    def __init__(self, counter: Counter) -> None:
+        self._counter = counter
+        self._children: dict[tuple[str, ...], Counter] = {}
+
+    def __call__(self, *values: str) -> Counter:
+        child = self._children.get(values)
+        if child is None:
+            child = self._children[values] = self._counter.labels(*values)
+        return child
+
+
 class Metrics:
     """The server's metrics and their registry."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         registry = self.registry
-        self._calls = Counter(
-            "missedcall_calls",
-            "Calls correlated (finished), by direction and completeness",
-            ["direction", "complete"],
-            registry=registry,
+        self._calls = _Children(
+            Counter(
+                "missedcall_calls",
+                "Calls correlated (finished), by direction and completeness",
+                ["direction", "complete"],
+                registry=registry,
+            )
         )
-        self._decisions = Counter(
-            "missedcall_decisions",
-            "Verdicts per call, user and channel: 'notified' or the reason of the skip",
-            ["channel", "reason"],
-            registry=registry,
+        self._decisions = _Children(
+            Counter(
+                "missedcall_decisions",
+                "Verdicts per call, user and channel: 'notified' or the reason of the skip",
+                ["channel", "reason"],
+                registry=registry,
+            )
         )
         self._queued = Counter(
             "missedcall_mails_queued", "Mails queued in the outbox", registry=registry
         )
-        self._delivered = Counter(
-            "missedcall_mails_delivered",
-            "Mails accepted by the SMTP server, or confirmed sent by the user's client",
-            ["dispatch"],
-            registry=registry,
+        self._delivered = _Children(
+            Counter(
+                "missedcall_mails_delivered",
+                "Mails accepted by the SMTP server, or confirmed sent by the user's client",
+                ["dispatch"],
+                registry=registry,
+            )
         )
-        self._failures = Counter(
-            "missedcall_delivery_failures",
-            "Delivery attempts that failed: temporary (retried), permanent, set aside",
-            ["kind"],
-            registry=registry,
+        self._failures = _Children(
+            Counter(
+                "missedcall_delivery_failures",
+                "Delivery attempts that failed: temporary (retried), permanent, set aside",
+                ["kind"],
+                registry=registry,
+            )
         )
         self._lag_queued = Histogram(
             "missedcall_lag_queued_seconds",
@@ -98,23 +122,23 @@ class Metrics:
     # -- what the server, the runner and the API note ------------------------
 
     def call_decided(self, record: CallRecord, decision: Decision, queued: int, now: float) -> None:
-        self._calls.labels(record.direction, str(not record.incomplete).lower()).inc()
+        self._calls(record.direction, str(not record.incomplete).lower()).inc()
         if decision.email:
-            self._decisions.labels("email", "notified").inc(len(decision.email))
+            self._decisions("email", "notified").inc(len(decision.email))
         if decision.journal:
-            self._decisions.labels("journal", "notified").inc(len(decision.journal))
+            self._decisions("journal", "notified").inc(len(decision.journal))
         for skip in decision.skipped:
-            self._decisions.labels(skip.channel, skip.reason).inc()
+            self._decisions(skip.channel, skip.reason).inc()
         if queued:
             self._queued.inc(queued)
             self._lag_queued.observe(max(0.0, now - record.ended_at))
 
     def mail_delivered(self, dispatch: Dispatch, queued_at: float, now: float) -> None:
-        self._delivered.labels(dispatch).inc()
+        self._delivered(dispatch).inc()
         self._lag_delivered.observe(max(0.0, now - queued_at))
 
     def delivery_failed(self, kind: FailureKind) -> None:
-        self._failures.labels(kind).inc()
+        self._failures(kind).inc()
 
 
 class _StateCollector:
