@@ -212,7 +212,7 @@ class Server:
 
         if self.pending is not None:
             self.pending.hold(verdict.decision, verdict.number, record.ended_at)
-        write = asyncio.ensure_future(self.committer.write(lambda: handler.commit(verdict, queue)))
+        write = self.committer.submit(lambda: handler.commit(verdict, queue))
         self._writes.add(write)
         write.add_done_callback(lambda done: self._committed(done, verdict, queued))
         return write

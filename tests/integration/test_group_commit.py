@@ -38,6 +38,19 @@ async def test_concurrent_enqueues_share_few_transactions_and_each_is_durable(
     assert committer.longest_flush < 1.0
 
 
+async def test_a_submitted_write_is_a_future_that_resolves_once_on_disk(
+    outbox: Outbox, database: Path
+) -> None:
+    committer = GroupCommitter(outbox)
+    reader = sqlite3.connect(database)
+    queued = committer.submit(lambda: outbox.enqueue([mail(1)], "server", T0))
+    assert not queued.done()  # nothing runs before the loop comes round
+    assert reader.execute("SELECT count(*) FROM outbox").fetchone() == (0,)
+    assert await queued == 1
+    assert reader.execute("SELECT count(*) FROM outbox").fetchone() == (1,)
+    reader.close()
+
+
 async def test_a_decision_enqueued_twice_is_queued_once(outbox: Outbox) -> None:
     committer = GroupCommitter(outbox)
     first, again = await asyncio.gather(

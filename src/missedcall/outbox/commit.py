@@ -80,6 +80,10 @@ class GroupCommitter:
 
     async def write(self, operation: Callable[[], T]) -> T:
         """Run ``operation`` (outbox calls, no awaiting) in the next group's transaction."""
+        return await self.submit(operation)
+
+    def submit(self, operation: Callable[[], T]) -> asyncio.Future[T]:
+        """:meth:`write` for a caller that goes on meanwhile: the future of its result."""
         loop = asyncio.get_running_loop()
         write: _Write[T] = _Write(operation, loop.create_future())
         self._pending.append(write)
@@ -87,7 +91,7 @@ class GroupCommitter:
             self._flush()
         elif self._timer is None:
             self._timer = loop.call_later(self._max_delay, self._flush)
-        return await write.done
+        return write.done
 
     def _flush(self) -> None:
         if self._timer is not None:
