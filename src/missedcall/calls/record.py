@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Literal, TypeVar
 
 Direction = Literal["inbound", "internal", "outbound"]
@@ -118,8 +119,13 @@ def _participant_json(p: Participant) -> JsonObject:
     }
 
 
+@lru_cache(maxsize=4096)
 def iso_time(epoch_seconds: float) -> str:
-    """ISO 8601 with milliseconds and an explicit UTC offset."""
+    """ISO 8601 with milliseconds and an explicit UTC offset.
+
+    Cached: a call's moments are written again and again (its record stored,
+    its document for each recipient, the log lines), and datetime is slow.
+    """
     moment = datetime.fromtimestamp(epoch_seconds, UTC)
     return moment.isoformat(timespec="milliseconds")
 
