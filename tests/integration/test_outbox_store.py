@@ -102,6 +102,25 @@ def test_recipients_are_tracked_one_by_one(outbox: Outbox) -> None:
     assert done.to_json()["refused"] == [{"recipient": "b@example.com", "code": 550, "reply": "no"}]
 
 
+@pytest.mark.parametrize("settled_by", ["the claiming outbox", "another outbox"])
+def test_a_settled_row_keeps_the_recipients_of_earlier_attempts(
+    outbox: Outbox, database: Path, settled_by: str
+) -> None:
+    """The claiming outbox remembers them; any other reads them back from the row."""
+    outbox.enqueue([mail(1, "a@example.com", "b@example.com")], "server", T0)
+    [row] = outbox.claim(1, T0)
+    outbox.retry_later(row.id, T0, T0 + 30, "450 busy", accepted=("a@example.com",))
+    [again] = outbox.claim(1, T0 + 30)
+    other = Outbox(open_database(database))
+    settling = outbox if settled_by == "the claiming outbox" else other
+    assert settling.finish(again.id, T0 + 31, accepted=("b@example.com",))
+    assert not settling.finish(again.id, T0 + 32)  # sent already
+    assert not outbox.fail(again.id, T0 + 33, 550, "late")  # sent, whoever asks
+    [done] = outbox.rows()
+    assert (done.state, done.accepted) == ("sent", ("a@example.com", "b@example.com"))
+    other.connection.close()
+
+
 def test_client_rows_are_never_claimed_and_only_their_owner_confirms(outbox: Outbox) -> None:
     outbox.enqueue([mail(1), mail(2)], "client", T0)
     outbox.enqueue([mail(1, user="bernd")], "client", T0)

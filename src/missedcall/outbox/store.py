@@ -148,6 +148,9 @@ class Outbox:
     def __init__(self, connection: sqlite3.Connection) -> None:
         connection.execute("PRAGMA synchronous = FULL")
         self._db = connection
+        # What the rows being sent had been accepted for and refused for before this
+        # claim, so that settling need not read it back (it lies after the message).
+        self._before: dict[int, tuple[str, str]] = {}
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -196,6 +199,7 @@ class Outbox:
                 " refused",
                 {"now": now, "limit": limit},
             )
+        self._before.update((row["id"], (row["accepted_to"], row["refused"])) for row in rows)
         return sorted((_claimed(row) for row in rows), key=lambda claimed: claimed.id)
 
     def finish(
@@ -270,21 +274,24 @@ class Outbox:
     ) -> bool:
         """Move a row being sent to where its attempt left it; False if it is not being sent."""
         with self._writing():
-            row = self._db.execute(
-                "SELECT accepted_to, refused FROM outbox WHERE id = ? AND state = 'sending'",
-                (row_id,),
-            ).fetchone()
-            if row is None:
+            before = (
+                self._before.get(row_id)
+                or self._db.execute(
+                    "SELECT accepted_to, refused FROM outbox WHERE id = ? AND state = 'sending'",
+                    (row_id,),
+                ).fetchone()
+            )
+            if before is None:
                 return False
-            all_accepted = _union(json.loads(row[0]), accepted)
-            all_refused = _newest(_refusals(row[1]), refused, all_accepted)
-            self._db.execute(
+            all_accepted = _union(json.loads(before[0]), accepted)
+            all_refused = _newest(_refusals(before[1]), refused, all_accepted)
+            cursor = self._db.execute(
                 "UPDATE outbox SET state = :state, changed_at = :at, retry_at = :retry_at,"
                 " reply_code = :code, reply = :reply, accepted_to = :accepted, refused = :refused,"
                 " attempts = attempts + :tried,"
                 " first_attempt_at = CASE WHEN :tried THEN coalesce(first_attempt_at, :at)"
                 " ELSE first_attempt_at END"
-                " WHERE id = :id",
+                " WHERE id = :id AND state = 'sending'",
                 {
                     "state": state,
                     "at": at,
@@ -297,7 +304,8 @@ class Outbox:
                     "id": row_id,
                 },
             )
-        return True
+        self._before.pop(row_id, None)
+        return cursor.rowcount == 1
 
     def recover(self, now: float) -> int:
         """Put rows a crash left ``sending`` back in the queue; how many there were.
@@ -306,6 +314,7 @@ class Outbox:
         again can duplicate it, with the same Message-ID, which is the price of
         never losing one.  Only one runner may use the outbox at a time.
         """
+        self._before.clear()
         with self._writing():
             cursor = self._db.execute(
                 "UPDATE outbox SET recoveries = recoveries + 1, changed_at = :now,"
