@@ -267,13 +267,13 @@ def _use_wal(connection: sqlite3.Connection) -> None:
 def transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """Everything inside happens, or nothing does; the write lock is taken at once.
 
-    Inside a transaction already (a group commit running several writers' work
-    together), it is a savepoint: the work joins the outer transaction, and a
-    failure undoes only its own part.
+    Inside a transaction already, the work joins it, and a failure goes up to
+    whoever opened it: a group commit, which runs each writer's work in a
+    savepoint of its own and undoes all of it (a savepoint for every store
+    call within would cost more statements than the calls themselves).
     """
     if connection.in_transaction:
-        with _savepoint(connection):
-            yield connection
+        yield connection
         return
     connection.execute("BEGIN IMMEDIATE")
     try:
@@ -283,18 +283,6 @@ def transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
             connection.execute("ROLLBACK")
         raise
     connection.execute("COMMIT")
-
-
-@contextmanager
-def _savepoint(connection: sqlite3.Connection) -> Iterator[None]:
-    connection.execute("SAVEPOINT nested")
-    try:
-        yield
-    except BaseException:
-        connection.execute("ROLLBACK TO nested")
-        connection.execute("RELEASE nested")
-        raise
-    connection.execute("RELEASE nested")
 
 
 def _migrate(connection: sqlite3.Connection, path: str | Path) -> None:

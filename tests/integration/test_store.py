@@ -85,6 +85,24 @@ def test_the_connection_is_tuned_for_one_server_and_occasional_readers(
     assert pragma("temp_store") == 2  # MEMORY: savepoint journals never go to a file
 
 
+def test_a_transaction_inside_another_joins_it_and_a_failure_undoes_both(
+    connection: sqlite3.Connection,
+) -> None:
+    connection.execute("CREATE TABLE numbers (n INTEGER PRIMARY KEY)")
+    with pytest.raises(sqlite3.IntegrityError), db.transaction(connection):
+        connection.execute("INSERT INTO numbers VALUES (1)")
+        with db.transaction(connection):
+            connection.execute("INSERT INTO numbers VALUES (2)")
+            connection.execute("INSERT INTO numbers VALUES (2)")
+    assert not connection.in_transaction
+    assert connection.execute("SELECT count(*) FROM numbers").fetchone() == (0,)
+    with db.transaction(connection):
+        with db.transaction(connection):
+            connection.execute("INSERT INTO numbers VALUES (3)")
+        assert connection.in_transaction  # the inner one did not commit on its own
+    assert connection.execute("SELECT n FROM numbers").fetchall() == [(3,)]
+
+
 def test_migration_versions_count_up_from_one() -> None:
     versions = [m.version for m in db.MIGRATIONS]
     assert versions == list(range(1, len(versions) + 1))
