@@ -11,6 +11,7 @@ import lxml.html
 import pytest
 
 from missedcall.render import RenderError
+from missedcall.render.assemble import assemble
 from missedcall.render.sample import SAMPLE_CONTACT
 from missedcall.rules.decision import Target
 from tests.support.rendering import (
@@ -219,3 +220,21 @@ def test_each_member_of_a_ring_group_gets_the_mail_a_renderer_of_its_own_would_m
     target = target_for(directory, ring_group, "bernd")
     text = shared.render(ring_group, target, bernd, None, language="en").text
     assert "Bernd Beta (202) [you]" in text and "Anna Alpha (201) [you]" not in text
+
+
+def test_the_same_moment_is_dated_in_the_zone_of_each_message() -> None:
+    # Equal instants in two zones are equal datetimes: a cache of Date fields must
+    # not hand one zone's field to the other.
+    rendering, directory = renderer()
+    record = call_from("01-missed-direct.ami")
+    anna = directory.user("anna")
+    assert anna is not None
+    composed = rendering.compose(record, target_for(directory, record, "anna"), anna, None)
+    berlin = composed.envelope.date
+    utc = berlin.astimezone(UTC)
+    dates = [
+        parse(assemble(replace(composed, envelope=replace(composed.envelope, date=moment))))["Date"]
+        for moment in (berlin, utc, berlin)
+    ]
+    assert dates[0] == dates[2] != dates[1]
+    assert dates[1].endswith(" +0000") and not dates[0].endswith(" +0000")

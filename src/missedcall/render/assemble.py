@@ -10,7 +10,7 @@ the Message-ID, so the same notification always gives the same bytes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import format_datetime
 from functools import lru_cache
 
@@ -61,15 +61,15 @@ def assemble(composed: Composed) -> bytes:
 def _headers(envelope: Envelope) -> list[str]:
     sender = envelope.sender
     headers = [
-        field("Date", format_datetime(envelope.date)),
-        address_field("From", [envelope.caller if sender == "caller" else envelope.server]),
+        _date_field(envelope.date),
+        _mailbox_field("From", envelope.caller if sender == "caller" else envelope.server),
     ]
     if sender == "caller":
-        headers.append(address_field("Sender", [envelope.server]))
+        headers.append(_mailbox_field("Sender", envelope.server))
     if sender == "caller-reply-to":
-        headers.append(address_field("Reply-To", [envelope.caller]))
+        headers.append(_mailbox_field("Reply-To", envelope.caller))
     headers += [
-        address_field("To", [envelope.recipient]),
+        _mailbox_field("To", envelope.recipient),
         unstructured_field("Subject", envelope.subject),
         field("Message-ID", envelope.message_id),
     ]
@@ -77,6 +77,23 @@ def _headers(envelope: Envelope) -> list[str]:
         headers += _AUTOMATIC
     headers.append(_MIME_VERSION)
     return headers
+
+
+def _date_field(moment: datetime) -> str:
+    """The Date field: the mails of a call share it (its end)."""
+    return _date_at_offset(moment, moment.utcoffset())
+
+
+@lru_cache(maxsize=64)
+def _date_at_offset(moment: datetime, offset: timedelta | None) -> str:
+    # The offset is part of the key: the same instant in another zone is an equal datetime.
+    return field("Date", format_datetime(moment))
+
+
+@lru_cache(maxsize=256)
+def _mailbox_field(name: str, mailbox: Mailbox) -> str:
+    """A field of one mailbox: the server's is in every mail, a user's in many."""
+    return address_field(name, [mailbox])
 
 
 def _body(composed: Composed) -> Part:
