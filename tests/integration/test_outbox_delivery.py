@@ -242,6 +242,21 @@ async def test_a_hanging_server_times_out_and_the_mail_waits(
     assert "timed out" in row.reply.lower()
 
 
+async def test_after_a_timeout_the_next_attempt_talks_on_a_new_connection(
+    outbox: Outbox, sink: SmtpSink, clock: FakeClock
+) -> None:
+    """The late reply to the DATA that timed out must never be read as the next one's."""
+    sink.hang_seconds = 0.5
+    setup = Setup(outbox, sink, clock, timeout_seconds=0.1, max_connections=1)
+    await setup.enqueue(mail(1))
+    await asyncio.wait_for(setup.runner.drain(), 5)
+    sink.hang_seconds = 0.0
+    clock.advance(LONGEST.cap)
+    await asyncio.wait_for(setup.runner.drain(), 5)
+    assert setup.row("c1").state == "sent"
+    assert (setup.row("c1").attempts, sink.connections) == (2, 2)
+
+
 async def test_a_connection_dropped_while_idle_is_replaced_without_a_failure(
     outbox: Outbox, sink: SmtpSink, clock: FakeClock
 ) -> None:

@@ -40,7 +40,6 @@ from aiosmtplib import (
     SMTPResponseException,
     SMTPServerDisconnected,
     SMTPStatus,
-    SMTPTimeoutError,
 )
 
 from missedcall.config import SmtpSettings
@@ -91,10 +90,17 @@ class _StepError(Exception):
 
 
 class _Conversation:
-    """One mail's (or one test's) exchange on one connection, reply by reply."""
+    """One mail's (or one test's) exchange on one connection, reply by reply.
 
-    def __init__(self, client: SMTP) -> None:
+    Each step has ``timeout`` seconds for its reply.  The mail's own commands
+    are given no timeout of aiosmtplib's: on Python 3.11 its ``wait_for`` takes
+    two extra turns of the event loop per reply, which a busy server pays on
+    every command of every mail.
+    """
+
+    def __init__(self, client: SMTP, timeout: float) -> None:
         self.client = client
+        self.timeout = timeout
         self.replies: list[Reply] = []
 
     async def step(
@@ -102,11 +108,12 @@ class _Conversation:
     ) -> SMTPResponse:
         """Run one command and note its reply; a failure is raised as :class:`_StepError`."""
         try:
-            response = await command
+            async with asyncio.timeout(self.timeout):
+                response = await command
         except SMTPResponseException as error:
             reply = Reply(step, error.code, error.message, argument)
-        except (SMTPException, OSError) as error:
-            reply = Reply(step, None, _describe(error), argument)
+        except (SMTPException, OSError) as error:  # TimeoutError among them
+            reply = Reply(step, None, _describe(error, self.timeout), argument)
         else:
             self.replies.append(Reply(step, response.code, response.message, argument))
             return response
@@ -165,7 +172,7 @@ class SmtpDelivery:
         )
 
     async def _send(self, client: SMTP, mail: OutgoingMail) -> DeliveryResult:
-        conversation = _Conversation(client)
+        conversation = _Conversation(client, self._settings.timeout_seconds)
         reused = client.is_connected
         try:
             if not reused:
@@ -190,13 +197,13 @@ class SmtpDelivery:
 
 
 async def _deliver(conversation: _Conversation, mail: OutgoingMail) -> DeliveryResult:
-    client = conversation.client
-    await conversation.step("mail", client.mail(mail.envelope_from), mail.envelope_from)
+    client, sender = conversation.client, mail.envelope_from
+    await conversation.step("mail", client.mail(sender, timeout=None), sender)
     accepted: list[str] = []
     refused: list[Refusal] = []
     for recipient in mail.envelope_to:
         try:
-            await conversation.step("rcpt", client.rcpt(recipient), recipient)
+            await conversation.step("rcpt", client.rcpt(recipient, timeout=None), recipient)
             accepted.append(recipient)
         except _StepError as failure:
             if failure.reply.code is None:
@@ -223,8 +230,8 @@ async def _data(client: SMTP, message: bytes) -> SMTPResponse:
     a regex pass over the whole message; anything else still goes through it.
     """
     if not _in_canonical_form(message):
-        return await client.data(message)  # which also ends the last line
-    start = await client.execute_command(b"DATA")
+        return await client.data(message, timeout=None)  # which also ends the last line
+    start = await client.execute_command(b"DATA", timeout=None)
     if start.code != SMTPStatus.start_input:
         raise SMTPDataError(start.code, start.message)
     stuffed = message.replace(b"\r\n.", b"\r\n..")
@@ -235,8 +242,8 @@ async def _data(client: SMTP, message: bytes) -> SMTPResponse:
         if protocol is None:
             raise SMTPServerDisconnected("Connection lost")
         protocol.write(stuffed + b".\r\n")
-        response = await protocol.read_response(timeout=client.timeout)
-    except (SMTPServerDisconnected, SMTPTimeoutError):
+        response = await protocol.read_response(timeout=None)
+    except SMTPServerDisconnected:
         client.close()  # as aiosmtplib does: the conversation is out of step
         raise
     if response.code != SMTPStatus.completed:
@@ -300,6 +307,8 @@ async def _reset(client: SMTP) -> None:
         client.close()
 
 
-def _describe(error: BaseException) -> str:
-    text = getattr(error, "message", None) or str(error) or type(error).__name__
-    return " ".join(str(text).split())
+def _describe(error: BaseException, timeout: float) -> str:
+    text = getattr(error, "message", None) or str(error)
+    if not text and isinstance(error, TimeoutError):  # asyncio.timeout's says nothing
+        text = f"timed out: no reply within {timeout:g} s"
+    return " ".join(str(text or type(error).__name__).split())
