@@ -7,8 +7,12 @@ Four tasks share one event loop and one SQLite database:
 * *intake* pulls items from the PBX source, feeds the correlator, and for every
   finished call asks the pipeline for a verdict, renders the mails it makes, and
   commits verdict, journal and outbox rows together through the group
-  committer.  A call's mails are on disk before the next call is judged, so
-  history-based rules see every earlier notification.
+  committer.  Verdicts not yet on disk count as history for the next call
+  (:class:`~missedcall.journal.pending.PendingHistory`), so history-based rules
+  see every earlier notification.  After each call intake gives the other
+  tasks a turn: with a backlog of events, delivery keeps pace with it instead of
+  starting once it is worked off, and the group commit's short delay (set in
+  :mod:`missedcall.bootstrap`) still gathers the writes of several calls.
 * *delivery* (``dispatch = "server"``) is the outbox runner: it claims due rows
   and hands them to the SMTP server, retrying and failing as the replies say.
   The outbox decouples it from intake: a slow or absent SMTP server never
@@ -58,10 +62,6 @@ calls_log = logging.getLogger("missedcall.calls")
 
 SHUTDOWN_GRACE_SECONDS = 5.0
 MAX_UNCOMMITTED = 256  # verdicts waiting for their group commit before intake waits too
-# With a backlog of events, intake judges calls for this long before the other
-# tasks get a turn: a turn per call would commit and deliver in slivers, and
-# each sliver costs the loop, SQLite and SMTP as much as a batch does.
-INTAKE_TURN_SECONDS = 0.01
 
 
 class Source(Protocol):
@@ -118,7 +118,6 @@ class Server:
     keep_decisions: bool = False  # the demo lists them at the end
     pending: PendingHistory | None = None  # judged, not yet written: history all the same
     retention: Retention | None = None  # None: keep everything
-    intake_turn_seconds: float = INTAKE_TURN_SECONDS
     _writes: set[asyncio.Future[Handled]] = field(default_factory=set, init=False)
 
     def __post_init__(self) -> None:
@@ -163,15 +162,11 @@ class Server:
     async def _intake(self) -> None:
         self.health.intake_running = True
         try:
-            loop = asyncio.get_running_loop()
-            turn_ends = loop.time() + self.intake_turn_seconds
             async for item in self.source.items():
                 self._note(item)
                 for record in self.correlator.feed(item):
                     await self.submit(record)
-                    if loop.time() >= turn_ends:  # delivery and the group commit's turn
-                        await asyncio.sleep(0)
-                        turn_ends = loop.time() + self.intake_turn_seconds
+                    await asyncio.sleep(0)  # delivery's turn: a reply may be waiting
         finally:
             if self._writes:  # what was judged is written before the server stops
                 await asyncio.wait(self._writes)
