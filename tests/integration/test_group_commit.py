@@ -187,7 +187,7 @@ async def test_the_write_ahead_log_stays_bounded_under_sustained_writes(
     outbox: Outbox, database: Path
 ) -> None:
     """Checkpoints keep up and the log starts over: it never grows with the work done."""
-    committer = GroupCommitter(outbox)
+    committer = GroupCommitter(outbox, checkpoint_seconds=0.01)
     bulky = b"x" * 4000  # about a rendered mail
 
     async def decide(number: int) -> None:
@@ -198,3 +198,27 @@ async def test_the_write_ahead_log_stays_bounded_under_sustained_writes(
         await asyncio.gather(*(decide(number) for number in range(first, first + 50)))
     assert committer.commits >= 40
     assert (database.parent / (database.name + "-wal")).stat().st_size < 6 * 1024 * 1024
+
+
+async def test_the_worker_not_a_commit_on_the_loop_copies_the_log_into_the_database(
+    outbox: Outbox, database: Path
+) -> None:
+    committer = GroupCommitter(outbox, checkpoint_seconds=0.0)
+    assert outbox.connection.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
+    before = database.stat().st_size
+    bulky = replace(mail(1), data=b"x" * 200_000)  # 50 pages: SQLite would wait for 1,000
+    assert await committer.enqueue([bulky], "server", T0) == 1
+    assert database.stat().st_size > before + 200_000
+
+
+async def test_a_failed_checkpoint_fails_no_write(
+    outbox: Outbox, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def locked(*args: object, **kwargs: object) -> sqlite3.Connection:
+        raise sqlite3.OperationalError("database is locked")
+
+    committer = GroupCommitter(outbox, checkpoint_seconds=0.0)
+    monkeypatch.setattr(commit.sqlite3, "connect", locked)
+    assert await committer.enqueue([mail(1)], "server", T0) == 1
+    assert await committer.enqueue([mail(2)], "server", T0) == 1
+    assert "checkpoint of" in caplog.text and "database is locked" in caplog.text

@@ -19,11 +19,18 @@ to end and then go to disk together: the busier the server, the larger the
 batches (never more than ``max_batch`` in one transaction, the loop getting a
 turn between two).  A database not in WAL mode (in memory) commits with
 ``synchronous = FULL`` on the loop instead.
+
+The same worker thread, at most every ``checkpoint_seconds``, copies the log
+into the database file, on a connection of its own, so that the log can start
+over.  SQLite's automatic checkpoint is off on the loop's connection: it would
+run inside the COMMIT that fills the log past 1,000 pages, copying them and
+waiting for two fsyncs there, several milliseconds in which no call is judged.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sqlite3
 import time
@@ -37,7 +44,10 @@ from missedcall.outbox.store import Dispatch, Outbox
 
 __all__ = ["GroupCommitter"]
 
+log = logging.getLogger("missedcall.outbox")
+
 T = TypeVar("T")
+CHECKPOINT_SECONDS = 0.1  # a busy server's log grows to a few MB between checkpoints
 
 
 @dataclass(slots=True)
@@ -57,6 +67,7 @@ class GroupCommitter:
         *,
         max_delay: float = 0.0,
         max_batch: int = 256,
+        checkpoint_seconds: float = CHECKPOINT_SECONDS,
     ) -> None:
         self._outbox = outbox
         self._max_delay = max_delay
@@ -64,6 +75,10 @@ class GroupCommitter:
         self._pending: list[_Write[Any]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._log_file = write_ahead_log(outbox.connection)  # None: FULL commits, no thread
+        if self._log_file is not None:  # the worker thread checkpoints instead
+            outbox.connection.execute("PRAGMA wal_autocheckpoint = 0")
+        self._checkpoint_seconds = checkpoint_seconds
+        self._next_checkpoint = 0.0  # loop time
         self._flushing = False  # a batch is committed and its fsync runs
         self.commits = 0  # transactions committed
         self.writes = 0  # writes committed in them
@@ -119,7 +134,11 @@ class GroupCommitter:
             self._flush_rest_soon()
             return
         self._flushing = True
-        flushed = asyncio.get_running_loop().run_in_executor(None, _fsync, self._log_file)
+        loop = asyncio.get_running_loop()
+        checkpoint = loop.time() >= self._next_checkpoint
+        if checkpoint:
+            self._next_checkpoint = loop.time() + self._checkpoint_seconds
+        flushed = loop.run_in_executor(None, _make_durable, self._log_file, checkpoint)
         flushed.add_done_callback(lambda done: self._synced(batch, done))
 
     def _synced(self, batch: list[_Write[Any]], flushed: asyncio.Future[None]) -> None:
@@ -173,6 +192,31 @@ def write_ahead_log(connection: sqlite3.Connection) -> str | None:
     if str(mode).lower() != "wal" or not files.get("main"):
         return None
     return str(files["main"]) + "-wal"
+
+
+def _make_durable(log_file: str, checkpoint: bool) -> None:
+    """In the worker thread: flush the log; if it is time, copy it into the database."""
+    _fsync(log_file)
+    if checkpoint:
+        _checkpoint(log_file.removesuffix("-wal"))
+
+
+def _checkpoint(database: str) -> None:
+    """Copy what the log holds into the database file, so that the log can start over.
+
+    PASSIVE: the writer on the loop is never kept waiting.  A failure costs no
+    write (they are on disk, in the log) and is retried at the next checkpoint.
+    """
+    try:
+        connection = sqlite3.connect(database, isolation_level=None)
+        try:
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            connection.close()
+    except sqlite3.Error:
+        log.exception(
+            "checkpoint of %s failed; the write-ahead log grows until one works", database
+        )
 
 
 def _fsync(path: str) -> None:
