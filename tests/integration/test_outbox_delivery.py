@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -20,6 +21,8 @@ from missedcall.outbox.smtp import SmtpDelivery
 from missedcall.outbox.store import Outbox, OutboxRow
 from tests.support.outbox import FakeClock, mail, smtp_settings
 from tests.support.smtp import Certificates, SmtpSink
+
+T = TypeVar("T")
 
 # The longest delay every time: backoff is exactly 30 s, 60 s, 120 s ... 3600 s.
 LONGEST = Backoff(initial=30.0, cap=3600.0, random=lambda: 1.0)
@@ -255,6 +258,39 @@ async def test_after_a_timeout_the_next_attempt_talks_on_a_new_connection(
     await asyncio.wait_for(setup.runner.drain(), 5)
     assert setup.row("c1").state == "sent"
     assert (setup.row("c1").attempts, sink.connections) == (2, 2)
+
+
+class HeldOutcomes(GroupCommitter):
+    """Claims are written at once; every other write waits until ``release`` is set."""
+
+    def __init__(self, outbox: Outbox) -> None:
+        super().__init__(outbox)
+        self.release = asyncio.Event()
+        self._claim = outbox.claim
+
+    async def write(self, operation: Callable[[], T]) -> T:
+        if getattr(operation, "func", None) != self._claim:
+            await self.release.wait()
+        return await super().write(operation)
+
+
+async def test_mails_waiting_for_their_outcome_to_be_written_leave_room_for_more(
+    outbox: Outbox, sink: SmtpSink, clock: FakeClock
+) -> None:
+    """A busy server's commits lag behind the replies: the connections must not wait for them."""
+    committer = HeldOutcomes(outbox)
+    delivery = SmtpDelivery(smtp_settings(sink.port, max_connections=2))
+    runner = DeliveryRunner(outbox, delivery, clock, batch=2, committer=committer)
+    outbox.enqueue([mail(n) for n in range(1, 7)], "server", clock())
+    draining = asyncio.create_task(runner.drain())
+    async with asyncio.timeout(5):
+        while len(sink.received) < 6:  # a batch of two, yet all six sent
+            await asyncio.sleep(0.01)
+    assert {row.state for row in outbox.rows()} == {"sending"}  # no outcome written yet
+    committer.release.set()
+    assert await draining == 6
+    assert {row.state for row in outbox.rows()} == {"sent"}
+    await delivery.close()
 
 
 async def test_a_connection_dropped_while_idle_is_replaced_without_a_failure(

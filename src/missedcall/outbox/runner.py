@@ -66,9 +66,11 @@ class Backoff:
 class DeliveryRunner:
     """Delivers the outbox's server-dispatched rows through an :class:`SmtpDelivery`.
 
-    ``batch`` bounds the rows claimed and not yet settled; ``concurrency`` the
-    mails being sent at once (default: the SMTP connections allowed).  Give it
-    the committer the decisions are enqueued with, so that both share fsyncs.
+    ``batch`` bounds the rows claimed and not yet offered to the server (a row
+    whose outcome waits for its commit needs no connection: it leaves room for
+    the next claim); ``concurrency`` the mails being sent at once (default: the
+    SMTP connections allowed).  Give it the committer the decisions are
+    enqueued with, so that both share fsyncs.
     """
 
     def __init__(
@@ -96,7 +98,8 @@ class DeliveryRunner:
         self._metrics = metrics
         self._wakeup = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()  # claimed, not yet settled
-        self._room = asyncio.Event()  # set when at most half a batch is in flight
+        self._unsent = 0  # claimed, not yet offered to the server
+        self._room = asyncio.Event()  # set when at most half a batch is unsent
         self._outages = 0  # server-wide failures in a row
         self._paused_until = 0.0
         self._pause_reason = ""
@@ -148,8 +151,8 @@ class DeliveryRunner:
     async def _deliver_due(self, stop: asyncio.Event | None) -> int:
         """Claim and send due rows until none is due, the server is down or ``stop`` is set.
 
-        At most ``batch`` rows are claimed and not yet settled; more are claimed
-        when half of them are.  After an outage one row at a time is claimed (the
+        At most ``batch`` rows are claimed and not yet offered to the server;
+        more are claimed when half of them are.  After an outage one row at a time is claimed (the
         probe) until one gets through.
         """
         tried = 0
@@ -159,11 +162,12 @@ class DeliveryRunner:
                 await self._settled()
             else:
                 await self._make_room()
-            limit = 1 if probing else self._batch - len(self._in_flight)
+            limit = 1 if probing else self._batch - self._unsent
             rows = await self._committer.write(partial(self._outbox.claim, limit, self._clock()))
             if not rows:
                 break
             tried += len(rows)
+            self._unsent += len(rows)
             for row in rows:
                 task = asyncio.create_task(self._deliver(row))
                 self._in_flight.add(task)
@@ -173,14 +177,12 @@ class DeliveryRunner:
         return tried
 
     async def _make_room(self) -> None:
-        while len(self._in_flight) > self._batch // 2:
+        while self._unsent > self._batch // 2:
             self._room.clear()
             await self._room.wait()
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
-        if len(self._in_flight) <= self._batch // 2:
-            self._room.set()
 
     async def _settled(self) -> None:
         await asyncio.gather(*self._in_flight)
@@ -202,10 +204,15 @@ class DeliveryRunner:
 
     async def _send(self, row: Claimed) -> DeliveryResult | None:
         """Send in turn, at most ``concurrency`` at once; None: the server went away meanwhile."""
-        async with self._slots:
-            if self._paused():
-                return None
-            return await self._delivery.send(row.mail)
+        try:
+            async with self._slots:
+                if self._paused():
+                    return None
+                return await self._delivery.send(row.mail)
+        finally:
+            self._unsent -= 1
+            if self._unsent <= self._batch // 2:
+                self._room.set()
 
     async def _settle(self, row: Claimed, result: DeliveryResult) -> None:
         now = self._clock()
