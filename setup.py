@@ -2,7 +2,9 @@
 
 The modules in ``COMPILED`` are plain, strictly typed Python.  mypyc turns
 them into C extensions at install time (the AMI parser and the correlator run
-about 1.7 times as fast: ``python -m bench correlation``).  Without a C
+about 1.7 times as fast: ``python -m bench correlation``; compiling the
+document and MIME modules makes a whole message about 7 % faster to render:
+``python -m bench render``).  Without a C
 compiler or Python's headers, or with ``MISSEDCALL_PURE_PYTHON=1``, the same
 sources are installed to run interpreted: nothing else depends on the build.
 
@@ -29,6 +31,11 @@ COMPILED = [
     "src/missedcall/calls/channels.py",
     "src/missedcall/calls/lines.py",
     "src/missedcall/calls/record.py",
+    "src/missedcall/render/xmlwriter.py",
+    "src/missedcall/render/document.py",
+    "src/missedcall/render/mime.py",
+    "src/missedcall/render/headers.py",
+    "src/missedcall/render/assemble.py",
 ]
 
 

@@ -31,7 +31,7 @@ WORD_LINE = 76  # RFC 2047: a line with encoded words is at most 76 characters
 _WORD_OVERHEAD = len("=?utf-8?q??=")
 
 _CONTROLS = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]")
-_SURROGATES = re.compile("[\ud800-\udfff]")  # undecodable bytes: cannot be UTF-8
+_SURROGATES = re.compile(r"[\ud800-\udfff]")  # undecodable bytes: cannot be UTF-8
 _SPACES = re.compile(r"\s+")
 _ATOMS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]+")
 _Q_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!*+-/")
