@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import time
 from dataclasses import replace
@@ -211,14 +212,19 @@ async def test_the_worker_not_a_commit_on_the_loop_copies_the_log_into_the_datab
     assert database.stat().st_size > before + 200_000
 
 
-async def test_a_failed_checkpoint_fails_no_write(
+async def test_a_failed_checkpoint_fails_no_write_and_is_logged_once(
     outbox: Outbox, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     def locked(*args: object, **kwargs: object) -> sqlite3.Connection:
         raise sqlite3.OperationalError("database is locked")
 
+    caplog.set_level(logging.INFO, logger="missedcall.outbox")
     committer = GroupCommitter(outbox, checkpoint_seconds=0.0)
-    monkeypatch.setattr(commit.sqlite3, "connect", locked)
-    assert await committer.enqueue([mail(1)], "server", T0) == 1
-    assert await committer.enqueue([mail(2)], "server", T0) == 1
-    assert "checkpoint of" in caplog.text and "database is locked" in caplog.text
+    with monkeypatch.context() as patched:
+        patched.setattr(commit.sqlite3, "connect", locked)
+        for number in range(1, 4):
+            assert await committer.enqueue([mail(number)], "server", T0) == 1
+    assert await committer.enqueue([mail(4)], "server", T0) == 1
+    failures = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(failures) == 1 and "database is locked" in failures[0]
+    assert "checkpoint works again" in caplog.text

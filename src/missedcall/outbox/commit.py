@@ -79,6 +79,7 @@ class GroupCommitter:
             outbox.connection.execute("PRAGMA wal_autocheckpoint = 0")
         self._checkpoint_seconds = checkpoint_seconds
         self._next_checkpoint = 0.0  # loop time
+        self._checkpoint_failure = ""  # why the last checkpoint failed: logged once, not each time
         self._flushing = False  # a batch is committed and its fsync runs
         self.commits = 0  # transactions committed
         self.writes = 0  # writes committed in them
@@ -141,14 +142,26 @@ class GroupCommitter:
         flushed = loop.run_in_executor(None, _make_durable, self._log_file, checkpoint)
         flushed.add_done_callback(lambda done: self._synced(batch, done))
 
-    def _synced(self, batch: list[_Write[Any]], flushed: asyncio.Future[None]) -> None:
+    def _synced(self, batch: list[_Write[Any]], flushed: asyncio.Future[str | None]) -> None:
         self._flushing = False
         error = flushed.exception()
         if error is not None:  # committed, but whether it is on disk is unknown
             for write in batch:
                 write.error = write.error or error
+        else:
+            self._note_checkpoint(flushed.result())
         self._settle(batch)
         self._flush_rest_soon()
+
+    def _note_checkpoint(self, failure: str | None) -> None:
+        """Log when checkpoints start failing and when they work again, not every failure."""
+        if failure is None or failure == self._checkpoint_failure:
+            return
+        if failure:
+            log.error("checkpoint failed: %s; the write-ahead log grows until one works", failure)
+        else:
+            log.info("checkpoint works again")
+        self._checkpoint_failure = failure
 
     def _flush_rest_soon(self) -> None:
         """What came during the fsync, or was left over from a full batch, goes next,
@@ -194,14 +207,15 @@ def write_ahead_log(connection: sqlite3.Connection) -> str | None:
     return str(files["main"]) + "-wal"
 
 
-def _make_durable(log_file: str, checkpoint: bool) -> None:
-    """In the worker thread: flush the log; if it is time, copy it into the database."""
+def _make_durable(log_file: str, checkpoint: bool) -> str | None:
+    """In the worker thread: flush the log; if it is time, copy it into the database.
+
+    Returns None if no checkpoint ran, else why it failed ("" if it did not)."""
     _fsync(log_file)
-    if checkpoint:
-        _checkpoint(log_file.removesuffix("-wal"))
+    return _checkpoint(log_file.removesuffix("-wal")) if checkpoint else None
 
 
-def _checkpoint(database: str) -> None:
+def _checkpoint(database: str) -> str:
     """Copy what the log holds into the database file, so that the log can start over.
 
     PASSIVE: the writer on the loop is never kept waiting.  A failure costs no
@@ -213,10 +227,9 @@ def _checkpoint(database: str) -> None:
             connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
         finally:
             connection.close()
-    except sqlite3.Error:
-        log.exception(
-            "checkpoint of %s failed; the write-ahead log grows until one works", database
-        )
+    except sqlite3.Error as error:
+        return f"{database}: {error}"
+    return ""
 
 
 def _fsync(path: str) -> None:
