@@ -188,7 +188,7 @@ async def test_the_write_ahead_log_stays_bounded_under_sustained_writes(
     outbox: Outbox, database: Path
 ) -> None:
     """Checkpoints keep up and the log starts over: it never grows with the work done."""
-    committer = GroupCommitter(outbox, checkpoint_seconds=0.01)
+    committer = GroupCommitter(outbox)
     bulky = b"x" * 4000  # about a rendered mail
 
     async def decide(number: int) -> None:
