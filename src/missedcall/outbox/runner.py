@@ -152,8 +152,8 @@ class DeliveryRunner:
         """Claim and send due rows until none is due, the server is down or ``stop`` is set.
 
         At most ``batch`` rows are claimed and not yet offered to the server;
-        more are claimed when half of them are.  After an outage one row at a time is claimed (the
-        probe) until one gets through.
+        more are claimed when half of them are.  After an outage one row at a
+        time is claimed (the probe) until one gets through.
         """
         tried = 0
         while not self._paused() and not (stop and stop.is_set()):
@@ -171,7 +171,7 @@ class DeliveryRunner:
             for row in rows:
                 task = asyncio.create_task(self._deliver(row))
                 self._in_flight.add(task)
-                task.add_done_callback(self._done)
+                task.add_done_callback(self._in_flight.discard)
         if self._outages:
             await self._settled()  # the probe's outcome decides what comes next
         return tried
@@ -180,9 +180,6 @@ class DeliveryRunner:
         while self._unsent > self._batch // 2:
             self._room.clear()
             await self._room.wait()
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._in_flight.discard(task)
 
     async def _settled(self) -> None:
         await asyncio.gather(*self._in_flight)
